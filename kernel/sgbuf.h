@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * sgbuf - internal declarations shared by the module's files
+ */
+#ifndef _SGBUF_H
+#define _SGBUF_H
+
+#include <linux/dma-direction.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/types.h>
+
+struct dma_buf;
+struct device;
+struct page;
+
+/**
+ * struct sgbuf_buffer - the memory behind one exported dma-buf
+ * @size:	size in bytes, a multiple of PAGE_SIZE
+ * @nr_pages:	number of entries in @pages
+ * @pages:	every page of the buffer in order; high-order chunks are
+ *		compound pages whose head starts the chunk
+ * @lock:	protects @attachments, @vmap_cnt and @vaddr
+ * @attachments: list of &struct sgbuf_attachment.node
+ * @vmap_cnt:	number of live kernel mappings handed out by vmap
+ * @vaddr:	the kernel mapping while @vmap_cnt > 0
+ *
+ * The pages are owned by the buffer from allocation until release; the
+ * buffer itself is owned by its dma-buf once exported.
+ */
+struct sgbuf_buffer {
+	size_t size;
+	unsigned int nr_pages;
+	struct page **pages;
+
+	/* protects attachments, vmap_cnt and vaddr */
+	struct mutex lock;
+	struct list_head attachments;
+	unsigned int vmap_cnt;
+	void *vaddr;
+};
+
+/**
+ * struct sgbuf_attachment - one importer device attached to a buffer
+ * @dev:	the importer's device
+ * @sgt:	sg table private to this attachment; the DMA addresses that
+ *		dma_map_sgtable() writes into it belong to @dev only
+ * @node:	entry in &struct sgbuf_buffer.attachments
+ * @dir:	direction of the current mapping, valid while @mapped
+ * @mapped:	@sgt is DMA-mapped for @dev
+ *
+ * @node, @dir and @mapped are protected by the buffer's lock.
+ */
+struct sgbuf_attachment {
+	struct device *dev;
+	struct sg_table sgt;
+	struct list_head node;
+	enum dma_data_direction dir;
+	bool mapped;
+};
+
+/* sgbuf_main.c: limits and accounting of all live buffers */
+int sgbuf_account_add(u64 size);
+void sgbuf_account_sub(u64 size);
+u64 sgbuf_max_buffer_size(void);
+void sgbuf_account_read(u64 *total, u64 *max_total, u64 *live);
+
+/* sgbuf_pages.c */
+u64 sgbuf_max_contig_size(void);
+struct sgbuf_buffer *sgbuf_buffer_create(u64 size, u64 flags);
+void sgbuf_buffer_destroy(struct sgbuf_buffer *buf);
+
+/* sgbuf_exporter.c */
+struct dma_buf *sgbuf_export(struct sgbuf_buffer *buf, u32 fd_flags,
+			     const char *name);
+
+/* sgbuf_ioctl.c */
+extern const struct file_operations sgbuf_fops;
+extern const struct file_operations sgbuf_heap_fops;
+
+#endif /* _SGBUF_H */
