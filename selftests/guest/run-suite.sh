@@ -1,0 +1,70 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside a test guest (busybox sh), with sgbuf, vgem and vivid loaded:
+# every test program in /tests in order, then the end-of-run checks.
+# Prints TAP; the host counts "ok" and "not ok" lines.
+
+BUFINFO=/sys/kernel/debug/dma_buf/bufinfo
+TESTS="sgbuf_alloc_test sgbuf_mmap_test sgbuf_sync_test sgbuf_heap_test
+sgbuf_import_test"
+
+# Buffers exported by sgbuf: bufinfo rows whose exp_name column is sgbuf.
+sgbuf_buffers() {
+	awk '$5 == "sgbuf" { n++ } END { print n + 0 }' "$BUFINFO"
+}
+
+result() {
+	if [ "$1" -eq 0 ]; then
+		echo "ok - guest: $2"
+	else
+		echo "not ok - guest: $2"
+	fi
+}
+
+echo "# kernel $(uname -r), cmdline: $(cat /proc/cmdline)"
+baseline=$(sgbuf_buffers)
+
+cd /tests || exit 1
+for t in $TESTS; do
+	if [ ! -x "./$t" ]; then
+		result 1 "$t is missing"
+		continue
+	fi
+	echo "# ---- $t"
+	"./$t"
+	rc=$?
+	# 0: pass, 4: everything skipped (kselftest's KSFT_SKIP)
+	[ $rc -eq 0 ] || [ $rc -eq 4 ]
+	result $? "$t exited with status $rc"
+done
+
+# The kernel's own dma-heap selftest tests every node in /dev/dma_heap. Run
+# it on a private /dev/dma_heap that holds only sgbuf's node, so that the
+# result is sgbuf's alone on every kernel.
+heap_dev=$(cat /sys/class/misc/sgbuf_heap/dev)
+echo "# ---- dmabuf-heap (upstream selftest) on /dev/dma_heap/sgbuf only"
+unshare -m sh -c "mount -t tmpfs -o mode=0755 none /dev/dma_heap &&
+	mknod -m 0600 /dev/dma_heap/sgbuf c ${heap_dev%:*} ${heap_dev#*:} &&
+	exec ./dmabuf-heap"
+rc=$?
+[ $rc -eq 0 ]
+result $? "dmabuf-heap exited with status $rc"
+
+# For comparison only (not counted): the same test on the system heap.
+if [ -e /dev/dma_heap/system ]; then
+	echo "# ---- dmabuf-heap on the system heap, for comparison (not counted)"
+	unshare -m sh -c "mount -t tmpfs -o mode=0755 none /dev/dma_heap &&
+		mknod -m 0600 /dev/dma_heap/system c $(cat /sys/class/dma_heap/system/dev | tr : ' ') &&
+		exec ./dmabuf-heap" 2>&1 | sed 's/^/# system heap: /'
+fi
+
+now=$(sgbuf_buffers)
+[ "$now" -eq "$baseline" ]
+result $? "sgbuf buffers in bufinfo back to baseline ($now, was $baseline)"
+
+rmmod sgbuf
+result $? "rmmod sgbuf after the suite"
+[ ! -e /dev/sgbuf ] && [ ! -e /dev/dma_heap/sgbuf ]
+result $? "device nodes gone after rmmod"
+exit 0
