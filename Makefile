@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# sgbuf - top-level entry points. `make help` lists them.
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+KVER ?= $(shell uname -r)
+
+.PHONY: demo help deps modules tests lint check check-harness install \
+	dkms-install clean
+
+help:
+	@echo "sgbuf - scatter-gather dma-buf exporter (see README.md)"
+	@echo
+	@echo "  make demo           (not available yet: arrives with libdmabuf)"
+	@echo "  make check          every test on every kernel: installs missing Debian"
+	@echo "                      packages, runs the static checks, boots Debian 6.1 and"
+	@echo "                      6.12 in QEMU (default, swiotlb=force, intel-iommu) and"
+	@echo "                      runs the selftests; ends with 'N passed, N failed'"
+	@echo "  make deps           install the Debian packages the build and tests need"
+	@echo "  make modules        build sgbuf.ko for both test kernels (W=1 C=1)"
+	@echo "  make tests          build the selftests into build/tests"
+	@echo "  make lint           checkpatch --strict, kernel-doc, uapi header test"
+	@echo "  make check-harness  self-test of the QEMU guest harness"
+	@echo "  make install        build and install sgbuf.ko for KVER (default: running"
+	@echo "                      kernel) and the uapi header; run as root"
+	@echo "  make dkms-install   register the module with DKMS (needs dkms)"
+	@echo "  make clean          remove build/"
+	@echo
+	@echo "Variables: KVER=<kernel version> for install; SGBUF_KERNELS and"
+	@echo "SGBUF_VARIANTS narrow 'make check' (see scripts/check.sh)."
+
+demo:
+	@echo "make demo: not available yet; it arrives with libdmabuf and the DMA consumer."
+	@echo "Run 'make check' to see sgbuf tested in QEMU guests."
+	@exit 1
+
+deps:
+	@scripts/install-deps.sh
+
+modules: deps
+	@. selftests/vm/kernels.sh && for k in $$KVER_61 $$KVER_612; do \
+		$(MAKE) -C kernel KVER=$$k W=1 C=1 || exit 1; done
+
+tests: deps
+	@$(MAKE) -C selftests/sgbuf \
+		KSFT_DIR="$$(scripts/ksrc.sh)/tools/testing/selftests" \
+		OUT=$(TOP)/build/tests
+
+lint: deps
+	@SGBUF_STATIC_ONLY=1 scripts/check.sh
+
+check:
+	@scripts/check.sh
+
+check-harness: deps
+	@selftests/vm/test-harness.sh
+
+install:
+	$(MAKE) -C kernel KVER=$(KVER) install
+	depmod $(KVER)
+	install -D -m 0644 uapi/linux/sgbuf.h $(DESTDIR)/usr/include/linux/sgbuf.h
+
+dkms-install:
+	dkms add $(TOP)
+	dkms install sgbuf/$$(cat VERSION) -k $(KVER)
+
+clean:
+	rm -rf build

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: every test on every kernel.
+#
+#  1. installs missing Debian packages, unpacks what it needs of
+#     linux-source-6.12;
+#  2. static checks: checkpatch --strict, kernel-doc, the uapi header as
+#     C90 userspace, the module built with W=1 C=1 for both kernels;
+#  3. self-tests the guest harness (exit codes, timeouts, splat detection);
+#  4. builds the selftests, then boots each kernel in each variant
+#     (default, swiotlb=force, intel-iommu) and runs the guest suite.
+#
+# Every check is counted; the run ends with a kernel x variant table and
+# a plain "N passed, N failed" line. Exit status 0 only if nothing failed.
+#
+# Environment: SGBUF_KERNELS (default: both), SGBUF_VARIANTS (default:
+# "default swiotlb iommu"), SGBUF_SKIP_STATIC=1 to skip step 2,
+# SGBUF_STATIC_ONLY=1 to stop after the module builds (make lint).
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+out=$top/build/check
+mkdir -p "$out"
+
+passed=0
+failed=0
+skipped=0
+rows=()
+
+note() { printf '==> %s\n' "$*"; }
+
+# result STATUS NAME [LOG]: count one check, show the log tail on failure.
+result() {
+	if [ "$1" -eq 0 ]; then
+		passed=$((passed + 1))
+		printf 'ok - %s\n' "$2"
+	else
+		failed=$((failed + 1))
+		printf 'not ok - %s\n' "$2"
+		if [ -n "${3:-}" ] && [ -s "$3" ]; then
+			sed 's/^/#   /' "$3" | tail -n 40
+		fi
+	fi
+}
+
+scripts/install-deps.sh || { echo "install-deps failed"; exit 1; }
+ksrc=$(scripts/ksrc.sh) || exit 1
+# shellcheck source=../selftests/vm/kernels.sh
+. selftests/vm/kernels.sh
+kernels=${SGBUF_KERNELS:-"$KVER_61 $KVER_612"}
+variants=${SGBUF_VARIANTS:-"default swiotlb iommu"}
+
+if [ "${SGBUF_SKIP_STATIC:-0}" != 1 ]; then
+	note "static checks"
+	log=$out/checkpatch.log
+	perl "$ksrc/scripts/checkpatch.pl" --no-tree --strict --quiet \
+		-f kernel/*.c kernel/*.h kernel/probes/*.c uapi/linux/*.h >"$log" 2>&1
+	result $? "checkpatch --strict: kernel/ and uapi/" "$log"
+
+	log=$out/kernel-doc.log
+	perl "$ksrc/scripts/kernel-doc" -none -Wall kernel/*.c kernel/*.h \
+		uapi/linux/*.h >"$log" 2>&1 && ! [ -s "$log" ]
+	result $? "kernel-doc -Wall: kernel/ and uapi/" "$log"
+
+	log=$out/uapi.log
+	for h in uapi/linux/*.h; do
+		printf '#include <%s>\nint main(void) { return 0; }\n' "${h#uapi/}" |
+			gcc -std=c90 -Wall -Wextra -Werror -pedantic -Iuapi -x c - \
+				-o /dev/null || exit 1
+	done >"$log" 2>&1
+	result $? "uapi headers compile as C90 userspace" "$log"
+fi
+
+note "building sgbuf.ko"
+for k in $kernels; do
+	log=$out/build-$k.log
+	# From scratch, so that every warning shows up in the log.
+	make -s -C kernel KVER="$k" clean >/dev/null 2>&1
+	make -s -C kernel KVER="$k" W=1 C=1 >"$log" 2>&1 &&
+		! grep -E 'warning:|error:|[Ww]arning: ' "$log" | grep -v 'Skipping BTF' >/dev/null
+	result $? "sgbuf.ko builds for $k with W=1 C=1, no warnings" "$log"
+done
+
+summary() {
+	echo
+	printf '%-24s %-8s %5s %5s %5s  %-8s %5s\n' kernel variant pass fail skip guest time
+	for r in "${rows[@]}"; do
+		echo "$r"
+	done
+	echo
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+[ "${SGBUF_STATIC_ONLY:-0}" = 1 ] && summary
+
+note "guest harness self-test"
+log=$out/harness.log
+selftests/vm/test-harness.sh $kernels >"$log" 2>&1
+result $? "guest harness self-test ($(grep -c '^ok' "$log") checks)" "$log"
+
+note "building selftests"
+log=$out/selftests-build.log
+make -s -C selftests/sgbuf KSFT_DIR="$ksrc/tools/testing/selftests" \
+	OUT="$top/build/tests" >"$log" 2>&1
+result $? "selftests build with -Wall -Wextra -Werror" "$log"
+cp selftests/guest/run-suite.sh build/tests/
+
+for k in $kernels; do
+	ko=build/kmod/$k/kernel/sgbuf.ko
+	for v in $variants; do
+		note "guest $k, variant $v"
+		log=$out/guest-$k-$v.log
+		con=$out/console-$k-$v.log
+		start=$SECONDS
+		selftests/vm/run-in-vm.sh --variant "$v" --timeout 900 \
+			--append "init_on_alloc=0" --log "$con" \
+			-m vgem -m vivid -k "$ko" -f build/tests:/tests \
+			"$k" -- 'sh /tests/run-suite.sh' >"$log" 2>&1
+		rc=$?
+		p=$(grep -cE '^ok ' "$log" | tr -d ' ')
+		s=$(grep -E '^ok ' "$log" | grep -c '# SKIP')
+		f=$(grep -cE '^not ok ' "$log")
+		p=$((p - s))
+		grep -E '^(not ok|ok .*# SKIP)' "$log" | sed 's/^/  /'
+		guest=ok
+		if [ $rc -ne 0 ]; then
+			guest="exit $rc"
+			f=$((f + 1))
+			echo "  not ok - guest run ended with status $rc (124 timeout," \
+				"125 splat or taint, 126 module load)"
+			grep -vE '^(ok|not ok) ' "$log" | tail -n 60 | sed 's/^/#   /'
+		fi
+		passed=$((passed + p))
+		failed=$((failed + f))
+		skipped=$((skipped + s))
+		rows+=("$(printf '%-24s %-8s %5d %5d %5d  %-8s %4ds' "$k" "$v" \
+			"$p" "$f" "$s" "$guest" $((SECONDS - start)))")
+		echo "  $p passed, $f failed, $s skipped ($((SECONDS - start)) s; log: ${log#"$top"/})"
+	done
+done
+
+summary
