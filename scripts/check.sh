@@ -5,8 +5,8 @@
 #
 #  1. installs missing Debian packages, unpacks what it needs of
 #     linux-source-6.12;
-#  2. static checks: checkpatch --strict, kernel-doc, the uapi header as
-#     C90 userspace, the module built with W=1 C=1 for both kernels;
+#  2. static checks: checkpatch --strict, kernel-doc, shellcheck, the uapi
+#     header as C90 userspace, the module built with W=1 C=1 for both kernels;
 #  3. self-tests the guest harness (exit codes, timeouts, splat detection);
 #  4. builds the selftests, then boots each kernel in each variant
 #     (default, swiotlb=force, intel-iommu) and runs the guest suite.
@@ -20,7 +20,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 out=$top/build/check
 mkdir -p "$out"
 
@@ -47,7 +47,7 @@ result() {
 
 scripts/install-deps.sh || { echo "install-deps failed"; exit 1; }
 ksrc=$(scripts/ksrc.sh) || exit 1
-# shellcheck source=../selftests/vm/kernels.sh
+# shellcheck source=selftests/vm/kernels.sh
 . selftests/vm/kernels.sh
 kernels=${SGBUF_KERNELS:-"$KVER_61 $KVER_612"}
 variants=${SGBUF_VARIANTS:-"default swiotlb iommu"}
@@ -63,6 +63,11 @@ if [ "${SGBUF_SKIP_STATIC:-0}" != 1 ]; then
 	perl "$ksrc/scripts/kernel-doc" -none -Wall kernel/*.c kernel/*.h \
 		uapi/linux/*.h >"$log" 2>&1 && ! [ -s "$log" ]
 	result $? "kernel-doc -Wall: kernel/ and uapi/" "$log"
+
+	log=$out/shellcheck.log
+	shellcheck -x -P SCRIPTDIR scripts/*.sh selftests/guest/*.sh \
+		selftests/vm/*.sh .ci/run >"$log" 2>&1
+	result $? "shellcheck: scripts and guest harness" "$log"
 
 	log=$out/uapi.log
 	for h in uapi/linux/*.h; do
@@ -99,6 +104,7 @@ summary() {
 
 note "guest harness self-test"
 log=$out/harness.log
+# shellcheck disable=SC2086 # one word per kernel
 selftests/vm/test-harness.sh $kernels >"$log" 2>&1
 result $? "guest harness self-test ($(grep -c '^ok' "$log") checks)" "$log"
 

@@ -10,7 +10,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 dest=$top/build/ksrc
-tarball=$(ls /usr/src/linux-source-6.12*.tar.* 2>/dev/null | head -n 1)
+tarball=$(find /usr/src -maxdepth 1 -name "linux-source-6.12*.tar.*" | sort | head -n 1)
 if [ -z "$tarball" ]; then
 	echo "ksrc: linux-source-6.12 is not installed (run scripts/install-deps.sh)" >&2
 	exit 1

@@ -55,7 +55,7 @@ result $? "dmabuf-heap exited with status $rc"
 if [ -e /dev/dma_heap/system ]; then
 	echo "# ---- dmabuf-heap on the system heap, for comparison (not counted)"
 	unshare -m sh -c "mount -t tmpfs -o mode=0755 none /dev/dma_heap &&
-		mknod -m 0600 /dev/dma_heap/system c $(cat /sys/class/dma_heap/system/dev | tr : ' ') &&
+		mknod -m 0600 /dev/dma_heap/system c $(tr : ' ' </sys/class/dma_heap/system/dev) &&
 		exec ./dmabuf-heap" 2>&1 | sed 's/^/# system heap: /'
 fi
 
