@@ -9,18 +9,9 @@
 #ifndef _SGBUF_COMPAT_H
 #define _SGBUF_COMPAT_H
 
-#include <linux/mm.h>
 #include <linux/module.h>
 
 #include "sgbuf_probed.h"
-
-/* vm_flags became read-only behind helpers in 6.3. */
-#ifndef SGBUF_HAVE_VM_FLAGS_SET
-static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
-{
-	vma->vm_flags |= flags;
-}
-#endif
 
 /* MODULE_IMPORT_NS() takes a string literal since 6.13. */
 #ifdef SGBUF_HAVE_IMPORT_NS_BARE

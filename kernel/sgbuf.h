@@ -26,16 +26,16 @@ struct page;
  * @vmap_cnt:	number of live kernel mappings handed out by vmap
  * @vaddr:	the kernel mapping while @vmap_cnt > 0
  *
- * The pages are owned by the buffer from allocation until release; the
- * buffer itself is owned by its dma-buf once exported.
+ * @size, @nr_pages and @pages never change after creation and need no
+ * lock. The pages are owned by the buffer from allocation until release;
+ * the buffer itself is owned by its dma-buf once exported.
  */
 struct sgbuf_buffer {
 	size_t size;
 	unsigned int nr_pages;
 	struct page **pages;
 
-	/* protects attachments, vmap_cnt and vaddr */
-	struct mutex lock;
+	struct mutex lock; /* see @lock above */
 	struct list_head attachments;
 	unsigned int vmap_cnt;
 	void *vaddr;

@@ -2,16 +2,19 @@
 /*
  * sgbuf - the dma-buf exporter
  *
- * Callbacks appear in the order of a buffer's life: attach, map, CPU
- * access, mmap, vmap, then release. The locking rules of the dma-buf core
- * differ between kernels (6.1 calls vmap under its own dma_buf.lock, newer
- * kernels call map and vmap with the reservation lock held), so these
- * callbacks never take the reservation lock and rely on the buffer's own
- * mutex, which always nests inside whatever lock the core holds.
+ * Callbacks appear in the order of a buffer's life: attach and detach,
+ * map and unmap, CPU access, mmap, vmap and vunmap, then release. The
+ * locking rules of the dma-buf core differ between kernels (6.1 calls vmap
+ * under its own dma_buf.lock, newer kernels call map and vmap with the
+ * reservation lock held), so these callbacks never take the reservation
+ * lock while holding the buffer's own mutex, which always nests inside
+ * whatever lock the core holds. Memory allocation (vmap, DMA mapping) may
+ * happen under the buffer's mutex.
  */
 
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
 #include <linux/mm.h>
@@ -20,9 +23,9 @@
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 
-#include "compat.h"
 #include "sgbuf.h"
 
+/* The longest segment @dev can map in one piece, in whole pages, or 0. */
 static unsigned int sgbuf_max_segment(struct device *dev)
 {
 	u64 max = dma_get_max_seg_size(dev);
@@ -30,15 +33,19 @@ static unsigned int sgbuf_max_segment(struct device *dev)
 	/* swiotlb, for one, cannot map a segment longer than this. */
 	max = min_t(u64, max, dma_max_mapping_size(dev));
 	max = min_t(u64, max, UINT_MAX);
-	return max_t(unsigned int, rounddown(max, PAGE_SIZE), PAGE_SIZE);
+	return ALIGN_DOWN(max, PAGE_SIZE);
 }
 
 static int sgbuf_attach(struct dma_buf *dmabuf,
 			struct dma_buf_attachment *attach)
 {
 	struct sgbuf_buffer *buf = dmabuf->priv;
+	unsigned int max_segment = sgbuf_max_segment(attach->dev);
 	struct sgbuf_attachment *a;
 	int ret;
+
+	if (!max_segment)
+		return -EINVAL;
 
 	a = kzalloc(sizeof(*a), GFP_KERNEL);
 	if (!a)
@@ -51,8 +58,7 @@ static int sgbuf_attach(struct dma_buf *dmabuf,
 	 */
 	ret = sg_alloc_table_from_pages_segment(&a->sgt, buf->pages,
 						buf->nr_pages, 0, buf->size,
-						sgbuf_max_segment(attach->dev),
-						GFP_KERNEL);
+						max_segment, GFP_KERNEL);
 	if (ret) {
 		kfree(a);
 		return ret;
@@ -61,8 +67,9 @@ static int sgbuf_attach(struct dma_buf *dmabuf,
 	a->dev = attach->dev;
 	attach->priv = a;
 
+	/* Oldest first: see sgbuf_begin_cpu_access() for why order matters. */
 	mutex_lock(&buf->lock);
-	list_add(&a->node, &buf->attachments);
+	list_add_tail(&a->node, &buf->attachments);
 	mutex_unlock(&buf->lock);
 	return 0;
 }
@@ -75,6 +82,9 @@ static void sgbuf_detach(struct dma_buf *dmabuf,
 
 	mutex_lock(&buf->lock);
 	list_del(&a->node);
+	/* An importer that forgot to unmap must not leak the mapping. */
+	if (WARN_ON(a->mapped))
+		dma_unmap_sgtable(a->dev, &a->sgt, a->dir, 0);
 	mutex_unlock(&buf->lock);
 
 	sg_free_table(&a->sgt);
@@ -95,16 +105,15 @@ static struct sg_table *sgbuf_map_dma_buf(struct dma_buf_attachment *attach,
 	}
 
 	/*
-	 * Map without the implicit CPU sync and hand the device the current
-	 * contents explicitly: the data is the same, but DMA-API debugging
-	 * then accepts several importers mapping one buffer at once.
+	 * CPU cache maintenance belongs to begin/end_cpu_access (and swiotlb
+	 * fills a bounce buffer at map time regardless), as in udmabuf: skip
+	 * it here, which also lets several importers map one buffer.
 	 */
 	ret = dma_map_sgtable(a->dev, &a->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret) {
 		mutex_unlock(&buf->lock);
 		return ERR_PTR(ret);
 	}
-	dma_sync_sgtable_for_device(a->dev, &a->sgt, dir);
 
 	a->dir = dir;
 	a->mapped = true;
@@ -121,8 +130,8 @@ static void sgbuf_unmap_dma_buf(struct dma_buf_attachment *attach,
 
 	mutex_lock(&buf->lock);
 	a->mapped = false;
-	dma_sync_sgtable_for_cpu(a->dev, sgt, dir);
-	dma_unmap_sgtable(a->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	/* Without SKIP_CPU_SYNC: what the device wrote reaches the pages. */
+	dma_unmap_sgtable(a->dev, &a->sgt, a->dir, 0);
 	mutex_unlock(&buf->lock);
 }
 
@@ -131,20 +140,37 @@ static void sgbuf_unmap_dma_buf(struct dma_buf_attachment *attach,
  * CPU's access; each device mapping is synced in the direction it was
  * mapped with, which is what the DMA API requires and what moves data
  * between a bounce buffer and the pages when swiotlb is in use.
+ *
+ * Device writes must be complete before they are synced: the dma-buf core
+ * waits for the buffer's fences only after this callback returns, so wait
+ * here first. A CPU read waits for device writers, a CPU write for all.
+ *
+ * Two devices that both write the buffer through bounce buffers cannot be
+ * kept coherent (the DMA API does not support overlapping writable
+ * mappings). Attachments are synced oldest first, so the most recently
+ * attached device's view wins.
  */
 static int sgbuf_begin_cpu_access(struct dma_buf *dmabuf,
 				  enum dma_data_direction dir)
 {
 	struct sgbuf_buffer *buf = dmabuf->priv;
 	struct sgbuf_attachment *a;
+	long ret;
+
+	ret = dma_resv_wait_timeout(dmabuf->resv,
+				    dma_resv_usage_rw(dir != DMA_FROM_DEVICE),
+				    true, MAX_SCHEDULE_TIMEOUT);
+	if (ret < 0)
+		return ret;
 
 	mutex_lock(&buf->lock);
-	if (buf->vmap_cnt)
-		invalidate_kernel_vmap_range(buf->vaddr, buf->size);
 	list_for_each_entry(a, &buf->attachments, node) {
 		if (a->mapped)
 			dma_sync_sgtable_for_cpu(a->dev, &a->sgt, a->dir);
 	}
+	/* After the sync: a bounce copy writes through the linear map. */
+	if (buf->vmap_cnt)
+		invalidate_kernel_vmap_range(buf->vaddr, buf->size);
 	mutex_unlock(&buf->lock);
 	return 0;
 }
@@ -187,9 +213,10 @@ static int sgbuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	if (pg >= buf->nr_pages || npages > buf->nr_pages - pg)
 		return -EINVAL;
 
-	/* No growth by mremap(), no copy into core dumps. */
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
-
+	/*
+	 * remap_pfn_range() marks the VMA VM_PFNMAP | VM_DONTEXPAND |
+	 * VM_DONTDUMP: no growth by mremap(), no copy into core dumps.
+	 */
 	end = pg + npages;
 	while (pg < end) {
 		unsigned long pfn = page_to_pfn(buf->pages[pg]);
@@ -235,7 +262,7 @@ static void sgbuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	struct sgbuf_buffer *buf = dmabuf->priv;
 
 	mutex_lock(&buf->lock);
-	if (buf->vmap_cnt && !--buf->vmap_cnt) {
+	if (!WARN_ON(!buf->vmap_cnt) && !--buf->vmap_cnt) {
 		vunmap(buf->vaddr);
 		buf->vaddr = NULL;
 	}
@@ -246,10 +273,10 @@ static void sgbuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 static void sgbuf_release(struct dma_buf *dmabuf)
 {
 	struct sgbuf_buffer *buf = dmabuf->priv;
-	u64 size = buf->size;
 
+	/* The core detaches and vunmaps everything before releasing. */
+	WARN_ON(!list_empty(&buf->attachments) || buf->vmap_cnt);
 	sgbuf_buffer_destroy(buf);
-	sgbuf_account_sub(size);
 }
 
 static const struct dma_buf_ops sgbuf_dma_buf_ops = {
@@ -270,9 +297,6 @@ static const struct dma_buf_ops sgbuf_dma_buf_ops = {
  * @buf:	the buffer; owned by the dma-buf on success, freed on failure
  * @fd_flags:	file flags of the dma-buf (O_CLOEXEC, access mode)
  * @name:	name to show in fdinfo and bufinfo, or NULL
- *
- * The buffer's size must already be accounted with sgbuf_account_add();
- * release gives it back. On failure the caller still owns that charge.
  *
  * Return: the dma-buf, holding one reference for the caller, or an
  * ERR_PTR().
@@ -306,8 +330,9 @@ struct dma_buf *sgbuf_export(struct sgbuf_buffer *buf, u32 fd_flags,
 
 	/*
 	 * Ownership of buf passed to the dma-buf: from here on only
-	 * dma_buf_put() may free it, through sgbuf_release(). The core
-	 * frees the name on release too.
+	 * dma_buf_put() may free it, through sgbuf_release(). The buffer is
+	 * already listed in debugfs, hence the lock; the core frees the name
+	 * on release.
 	 */
 	if (dup) {
 		spin_lock(&dmabuf->name_lock);

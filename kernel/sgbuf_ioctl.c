@@ -9,6 +9,7 @@
  */
 
 #include <linux/dma-buf.h>
+#include <uapi/linux/dma-heap.h>
 #include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -18,9 +19,11 @@
 #include <linux/uaccess.h>
 
 #include <linux/sgbuf.h>
-#include <uapi/linux/dma-heap.h>
 
 #include "sgbuf.h"
+
+static_assert(sizeof(struct sgbuf_alloc) == SGBUF_ALLOC_SIZE_VER0);
+static_assert(sizeof(struct sgbuf_info) == SGBUF_INFO_SIZE_VER0);
 
 /*
  * Allocate a buffer and reserve an fd for it. On success the caller owns
@@ -32,39 +35,26 @@ static struct dma_buf *sgbuf_alloc_dmabuf(u64 size, u64 flags, u32 fd_flags,
 {
 	struct sgbuf_buffer *buf;
 	struct dma_buf *dmabuf;
-	int ret;
-
-	if (size > sgbuf_max_buffer_size() ||
-	    (size >> PAGE_SHIFT) > UINT_MAX)
-		return ERR_PTR(-EFBIG);
 
 	*fd = get_unused_fd_flags(fd_flags);
 	if (*fd < 0)
 		return ERR_PTR(*fd);
 
-	ret = sgbuf_account_add(size);
-	if (ret)
-		goto put_fd;
-
 	buf = sgbuf_buffer_create(size, flags);
 	if (IS_ERR(buf)) {
-		ret = PTR_ERR(buf);
-		goto unaccount;
+		dmabuf = ERR_CAST(buf);
+		goto put_fd;
 	}
 
 	/* The dma-buf owns buf from here, or has freed it on failure. */
 	dmabuf = sgbuf_export(buf, fd_flags, name);
-	if (IS_ERR(dmabuf)) {
-		ret = PTR_ERR(dmabuf);
-		goto unaccount;
-	}
+	if (IS_ERR(dmabuf))
+		goto put_fd;
 	return dmabuf;
 
-unaccount:
-	sgbuf_account_sub(size);
 put_fd:
 	put_unused_fd(*fd);
-	return ERR_PTR(ret);
+	return dmabuf;
 }
 
 /* Copy the reply out, then publish the fd: the point of no return. */
@@ -87,8 +77,11 @@ static bool sgbuf_name_valid(const char *name)
 
 	if (len == SGBUF_NAME_LEN)
 		return false;
+	/* Printable ASCII only; char is signed on some builds, so cast. */
 	for (i = 0; i < len; i++) {
-		if (name[i] < 0x20 || name[i] == 0x7f)
+		unsigned char c = name[i];
+
+		if (c < 0x20 || c > 0x7e)
 			return false;
 	}
 	return true;
@@ -121,10 +114,13 @@ static int sgbuf_ioctl_alloc(void __user *uarg, unsigned int usize)
 
 	if (usize < SGBUF_ALLOC_SIZE_VER0)
 		return -EINVAL;
-	/* A newer, larger struct is fine as long as we know all it says. */
+	/*
+	 * A newer, larger struct is fine as long as everything we do not
+	 * know is zero; otherwise -E2BIG, like openat2() and clone3().
+	 */
 	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
 	if (ret)
-		return ret == -E2BIG ? -EINVAL : ret;
+		return ret;
 
 	ret = sgbuf_alloc_check(&req);
 	if (ret)

@@ -7,8 +7,11 @@
  * dma-heap ABI).
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/atomic.h>
 #include <linux/init.h>
+#include <linux/kstrtox.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -23,12 +26,36 @@ module_param(max_buffer_size, ullong, 0644);
 MODULE_PARM_DESC(max_buffer_size,
 		 "Largest buffer in bytes; larger requests fail with EFBIG (default 4 GiB)");
 
-static unsigned long long max_total_size;
-module_param(max_total_size, ullong, 0644);
-MODULE_PARM_DESC(max_total_size,
-		 "Cap on the bytes of all live buffers; beyond it allocation fails with ENOSPC (0 at load: 3/4 of RAM)");
+static u64 sgbuf_default_total_size(void)
+{
+	return ((u64)totalram_pages() << PAGE_SHIFT) / 4 * 3;
+}
 
-/* Bytes and number of all live buffers; the caps above bound them. */
+static unsigned long long max_total_size;
+
+/* Writing 0 restores the default, at load time and later alike. */
+static int sgbuf_total_size_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned long long v;
+	int ret;
+
+	ret = kstrtoull(val, 0, &v);
+	if (ret)
+		return ret;
+	WRITE_ONCE(max_total_size, v ? v : sgbuf_default_total_size());
+	return 0;
+}
+
+static const struct kernel_param_ops sgbuf_total_size_ops = {
+	.set = sgbuf_total_size_set,
+	.get = param_get_ullong,
+};
+
+module_param_cb(max_total_size, &sgbuf_total_size_ops, &max_total_size, 0644);
+MODULE_PARM_DESC(max_total_size,
+		 "Cap on the bytes of all live buffers; beyond it allocation fails with ENOSPC (default and 0: 3/4 of RAM)");
+
+/* Bytes and number of all live buffers; max_total_size bounds the bytes. */
 static atomic64_t sgbuf_total_bytes = ATOMIC64_INIT(0);
 static atomic64_t sgbuf_live_buffers = ATOMIC64_INIT(0);
 
@@ -40,11 +67,14 @@ u64 sgbuf_max_buffer_size(void)
 int sgbuf_account_add(u64 size)
 {
 	u64 cap = READ_ONCE(max_total_size);
+	s64 old = atomic64_read(&sgbuf_total_bytes);
 
-	if (atomic64_add_return(size, &sgbuf_total_bytes) > cap) {
-		atomic64_sub(size, &sgbuf_total_bytes);
-		return -ENOSPC;
-	}
+	/* Never let the total exceed the cap, not even for a moment. */
+	do {
+		if (size > cap || old > cap - size)
+			return -ENOSPC;
+	} while (!atomic64_try_cmpxchg(&sgbuf_total_bytes, &old, old + size));
+
 	atomic64_inc(&sgbuf_live_buffers);
 	return 0;
 }
@@ -80,7 +110,7 @@ static int __init sgbuf_init(void)
 	int ret;
 
 	if (!max_total_size)
-		max_total_size = ((u64)totalram_pages() << PAGE_SHIFT) / 4 * 3;
+		max_total_size = sgbuf_default_total_size();
 
 	ret = misc_register(&sgbuf_misc);
 	if (ret) {
@@ -110,7 +140,7 @@ static void __exit sgbuf_exit(void)
 module_init(sgbuf_init);
 module_exit(sgbuf_exit);
 
-MODULE_DESCRIPTION("Scatter-gather dma-buf exporter and simulated DMA consumer");
+MODULE_DESCRIPTION("Scatter-gather dma-buf exporter");
 MODULE_AUTHOR("The sgbuf developers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(SGBUF_VERSION);

@@ -114,31 +114,49 @@ static int sgbuf_pages_alloc_contig(struct page **pages, unsigned int nr_pages)
 	return 0;
 }
 
+/*
+ * The page array must stay below kvmalloc()'s INT_MAX limit, whatever the
+ * max_buffer_size parameter says.
+ */
+#define SGBUF_MAX_PAGES	(INT_MAX / sizeof(struct page *))
+
 /**
- * sgbuf_buffer_create() - allocate a zeroed buffer
- * @size:	bytes, a non-zero multiple of PAGE_SIZE, already checked
- *		against the module's limits
+ * sgbuf_buffer_create() - allocate a zeroed buffer within the module's limits
+ * @size:	bytes, a non-zero multiple of PAGE_SIZE
  * @flags:	SGBUF_ALLOC_* flags, already validated
  *
- * Return: the buffer, or ERR_PTR(-ENOMEM), ERR_PTR(-E2BIG) for a
- * contiguous request the buddy allocator cannot satisfy, or
- * ERR_PTR(-EINTR) when a fatal signal interrupted the allocation.
+ * Charges @size to the module's total; sgbuf_buffer_destroy() gives it back.
+ *
+ * Return: the buffer, or ERR_PTR(-EFBIG) when @size is above
+ * max_buffer_size (or above max_contig_size for a contiguous buffer),
+ * ERR_PTR(-ENOSPC) when max_total_size would be exceeded, ERR_PTR(-ENOMEM),
+ * or ERR_PTR(-EINTR) when a fatal signal interrupted the allocation.
  */
 struct sgbuf_buffer *sgbuf_buffer_create(u64 size, u64 flags)
 {
-	unsigned int nr_pages = size >> PAGE_SHIFT;
+	unsigned int nr_pages;
 	struct sgbuf_buffer *buf;
 	int ret;
 
+	if (size > sgbuf_max_buffer_size() ||
+	    (size >> PAGE_SHIFT) > SGBUF_MAX_PAGES)
+		return ERR_PTR(-EFBIG);
 	if ((flags & SGBUF_ALLOC_CONTIGUOUS) && size > sgbuf_max_contig_size())
-		return ERR_PTR(-E2BIG);
+		return ERR_PTR(-EFBIG);
+	nr_pages = size >> PAGE_SHIFT;
+
+	ret = sgbuf_account_add(size);
+	if (ret)
+		return ERR_PTR(ret);
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
-	if (!buf)
-		return ERR_PTR(-ENOMEM);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto unaccount;
+	}
 
 	buf->pages = kvmalloc_array(nr_pages, sizeof(*buf->pages),
-				    GFP_KERNEL_ACCOUNT);
+				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!buf->pages) {
 		ret = -ENOMEM;
 		goto free_buf;
@@ -161,17 +179,22 @@ free_array:
 	kvfree(buf->pages);
 free_buf:
 	kfree(buf);
+unaccount:
+	sgbuf_account_sub(size);
 	return ERR_PTR(ret);
 }
 
 /**
- * sgbuf_buffer_destroy() - free a buffer and all its pages
+ * sgbuf_buffer_destroy() - free a buffer and all its pages, and uncharge it
  * @buf:	a buffer with no attachment and no kernel mapping left
  */
 void sgbuf_buffer_destroy(struct sgbuf_buffer *buf)
 {
+	u64 size = buf->size;
+
 	sgbuf_pages_free(buf->pages, buf->nr_pages);
 	kvfree(buf->pages);
 	mutex_destroy(&buf->lock);
 	kfree(buf);
+	sgbuf_account_sub(size);
 }

@@ -3,7 +3,8 @@
 #
 # Unpacks the few files sgbuf uses from Debian's linux-source-6.12 tarball
 # into build/ksrc (once): the kselftest headers, the upstream dma-buf heap
-# selftest, checkpatch.pl with its data files, and kernel-doc. They are used
+# selftest, vgem's uapi header (libdrm does not ship it), checkpatch.pl
+# with its data files, and kernel-doc. They are used
 # at build time only and never copied into the repository.
 # Prints the path of the unpacked tree.
 set -euo pipefail
@@ -25,6 +26,7 @@ if [ ! -e "$stamp" ]; then
 		"$inner/tools/testing/selftests/kselftest.h" \
 		"$inner/tools/testing/selftests/kselftest_harness.h" \
 		"$inner/tools/testing/selftests/dmabuf-heaps/*" \
+		"$inner/include/uapi/drm/vgem_drm.h" \
 		"$inner/scripts/checkpatch.pl" \
 		"$inner/scripts/spelling.txt" \
 		"$inner/scripts/const_structs.checkpatch" \

@@ -9,8 +9,10 @@
  */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <sys/wait.h>
 #include <linux/videodev2.h>
 #include <xf86drm.h>
+#include <vgem_drm.h>
 
 #include "common.h"
 #include "harness.h"
@@ -153,6 +155,73 @@ TEST_F(vgem, prime_import)
 	ASSERT_EQ(0, sgbuf_get_info(self->dev, &i));
 	EXPECT_EQ(self->info_base.live_buffers, i.live_buffers);
 	EXPECT_EQ(self->info_base.total_size, i.total_size);
+}
+
+/*
+ * A vgem fence attached to the imported object lands in the buffer's
+ * reservation object. While it is pending, poll() must not report the
+ * buffer readable, and DMA_BUF_IOCTL_SYNC START must block (sgbuf waits
+ * before it syncs bounce buffers back); signalling it releases both.
+ */
+TEST_F(vgem, sync_start_waits_for_write_fence)
+{
+	const unsigned long long start_flags[] = {
+		DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ,
+		DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW,
+	};
+	unsigned int i;
+	uint32_t handle;
+	int fd, ret;
+
+	fd = sgbuf_alloc_rw(self->dev, SZ_64K);
+	ASSERT_LE(0, fd) TH_LOG("alloc: %s", strerror(-fd));
+	ASSERT_EQ(0, drmPrimeFDToHandle(self->drm, fd, &handle));
+
+	for (i = 0; i < ARRAY_SIZE(start_flags); i++) {
+		struct drm_vgem_fence_attach att = {
+			.handle = handle,
+			.flags = VGEM_FENCE_WRITE,
+		};
+		struct drm_vgem_fence_signal sig = { 0 };
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int pipefd[2], status;
+		pid_t pid;
+		char c;
+
+		ASSERT_EQ(0, ioctl(self->drm, DRM_IOCTL_VGEM_FENCE_ATTACH, &att))
+			TH_LOG("VGEM_FENCE_ATTACH: %s", strerror(errno));
+		EXPECT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("readable with a writer pending");
+
+		ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			struct dma_buf_sync s = { .flags = start_flags[i] };
+
+			/* Tell the parent we are about to block, then block. */
+			if (write(pipefd[1], "x", 1) != 1)
+				_exit(2);
+			_exit(ioctl(fd, DMA_BUF_IOCTL_SYNC, &s) ? 1 : 0);
+		}
+		ASSERT_EQ(1, read(pipefd[0], &c, 1));
+		usleep(300 * 1000);
+		EXPECT_EQ(0, waitpid(pid, &status, WNOHANG))
+			TH_LOG("SYNC START (flags %#llx) did not wait for the fence",
+			       start_flags[i]);
+
+		sig.fence = att.out_fence;
+		ret = ioctl(self->drm, DRM_IOCTL_VGEM_FENCE_SIGNAL, &sig) ? -errno : 0;
+		EXPECT_EQ(0, ret) TH_LOG("VGEM_FENCE_SIGNAL: %s", strerror(-ret));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			TH_LOG("SYNC START failed in the child (status %#x)", status);
+		EXPECT_EQ(1, poll(&pfd, 1, 0)) TH_LOG("not readable after signal");
+		EXPECT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
+	EXPECT_EQ(0, gem_close(self->drm, handle));
+	EXPECT_EQ(0, close(fd));
 }
 
 /* Closing the DRM fd with imports outstanding releases them. */

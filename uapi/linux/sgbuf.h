@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * sgbuf - scatter-gather dma-buf exporter and simulated DMA consumer
+ * sgbuf - scatter-gather dma-buf exporter
  *
  * This header is the single source of truth for the sgbuf ABI. It is
  * included by the kernel module, by libdmabuf and by the selftests, and
@@ -11,8 +11,9 @@
  *  - Every unknown flag bit and every non-zero reserved field is rejected
  *    with -EINVAL. Unknown ioctls fail with -ENOTTY.
  *  - Structs are extensible: the kernel accepts a user struct that is
- *    larger than the one it knows only if the extra bytes are zero, and
- *    a smaller one only down to the first published size (*_SIZE_VER0).
+ *    larger than the one it knows only if the extra bytes are zero (else
+ *    -E2BIG, as openat2 and clone3 do), and a smaller one only down to the
+ *    first published size (*_SIZE_VER0, else -EINVAL).
  */
 #ifndef _UAPI_LINUX_SGBUF_H
 #define _UAPI_LINUX_SGBUF_H
@@ -32,7 +33,8 @@
  * that have no dma-heap support of their own.
  */
 
-#define SGBUF_IOC_MAGIC		0xB6
+/* 0xB9 is unassigned in Documentation/userspace-api/ioctl/ioctl-number.rst */
+#define SGBUF_IOC_MAGIC		0xB9
 
 /** SGBUF_NAME_LEN - size of a buffer name, NUL terminator included */
 #define SGBUF_NAME_LEN		32
@@ -43,9 +45,9 @@
 /**
  * SGBUF_ALLOC_CONTIGUOUS - allocate one physically contiguous range
  *
- * Without CMA this is limited to the largest block the buddy allocator
- * hands out (struct sgbuf_info.max_contig_size, 4 MiB on x86-64); a larger
- * request fails with -E2BIG.
+ * Limited to the largest block the buddy allocator hands out (struct
+ * sgbuf_info.max_contig_size, 4 MiB on x86-64); sgbuf does not use CMA. A
+ * larger request fails with -EFBIG.
  */
 #define SGBUF_ALLOC_CONTIGUOUS	_BITULL(0)
 #define SGBUF_ALLOC_VALID_FLAGS	(SGBUF_ALLOC_CONTIGUOUS)
@@ -55,8 +57,9 @@
  * @size:	in: size in bytes, a non-zero multiple of the page size
  * @flags:	in: SGBUF_ALLOC_* flags
  * @fd_flags:	in: flags of the new fd: O_CLOEXEC, and O_RDWR or O_RDONLY
- *		(values from <fcntl.h>). An O_RDONLY buffer cannot be mapped
- *		writable.
+ *		(values from <fcntl.h>; 0 means O_RDONLY). An O_RDONLY buffer
+ *		cannot be mapped writable by the CPU; devices it is attached
+ *		to may still write it.
  * @fd:		out: the new dma-buf fd; must be 0 on input
  * @name:	in: optional NUL-terminated name of printable characters,
  *		shown in fdinfo, debugfs bufinfo and /proc/<pid>/maps. An
@@ -65,10 +68,10 @@
  * @reserved:	must be zero
  *
  * Errors: EINVAL (bad size, flags, fd_flags, name, fd or reserved field),
- * EFBIG (size above the max_buffer_size module parameter), ENOSPC (the
- * max_total_size module parameter would be exceeded), E2BIG (contiguous
- * request above max_contig_size), ENOMEM, EINTR (fatal signal while
- * allocating), EFAULT, EMFILE/ENFILE.
+ * E2BIG (non-zero bytes past the struct this module knows), EFBIG (size
+ * above max_buffer_size, or a contiguous request above max_contig_size),
+ * ENOSPC (the max_total_size module parameter would be exceeded), ENOMEM,
+ * EINTR (fatal signal while allocating), EFAULT, EMFILE/ENFILE.
  */
 struct sgbuf_alloc {
 	__u64 size;
