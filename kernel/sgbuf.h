@@ -2,6 +2,8 @@
 /*
  * sgbuf - internal declarations shared by the module's files
  */
+
+#include <linux/compiler_types.h>
 #ifndef _SGBUF_H
 #define _SGBUF_H
 
@@ -12,8 +14,10 @@
 #include <linux/types.h>
 
 struct dma_buf;
+struct dma_fence;
 struct device;
 struct page;
+struct sgbuf_engine;
 
 /**
  * struct sgbuf_buffer - the memory behind one exported dma-buf
@@ -74,6 +78,30 @@ void sgbuf_buffer_destroy(struct sgbuf_buffer *buf);
 /* sgbuf_exporter.c */
 struct dma_buf *sgbuf_export(struct sgbuf_buffer *buf, u32 fd_flags,
 			     const char *name);
+
+/* sgbuf_dma.c: the engine's devices and data mover */
+int sgbuf_dma_init(void);
+void sgbuf_dma_exit(void);
+struct device *sgbuf_dma_device(bool dma32);
+int sgbuf_dma_fill(struct device *dev, struct sg_table *sgt, u64 offset,
+		   u64 len, u32 pattern);
+int sgbuf_dma_copy(struct device *ddev, struct sg_table *dsgt, u64 doffset,
+		   struct device *sdev, struct sg_table *ssgt, u64 soffset,
+		   u64 len);
+int sgbuf_dma_crc32(struct device *dev, struct sg_table *sgt, u64 offset,
+		    u64 len, u32 *crc);
+
+/* sgbuf_fence.c */
+struct dma_fence *sgbuf_job_fence_create(u64 context, u64 seqno);
+struct dma_fence *sgbuf_sw_fence_create(void);
+
+/* sgbuf_engine.c: one engine per open file of /dev/sgbuf */
+struct sgbuf_engine *sgbuf_engine_create(void);
+void sgbuf_engine_destroy(struct sgbuf_engine *eng);
+long sgbuf_engine_ioctl(struct sgbuf_engine *eng, unsigned int cmd,
+			void __user *uarg);
+void sgbuf_engine_debugfs_init(void);
+void sgbuf_engine_debugfs_exit(void);
 
 /* sgbuf_ioctl.c */
 extern const struct file_operations sgbuf_fops;

@@ -2,6 +2,9 @@
 /*
  * sgbuf - ioctls of /dev/sgbuf and /dev/dma_heap/sgbuf
  *
+ * Each open file of /dev/sgbuf owns an engine (sgbuf_engine.c), which
+ * takes the DMA consumer ioctls; allocation needs no per-file state.
+ *
  * Both nodes end in sgbuf_alloc_fd(): charge the limits, allocate, export,
  * copy the result to userspace, and only then publish the fd. Once
  * fd_install() has run another thread may close the fd and free the
@@ -139,7 +142,8 @@ static int sgbuf_ioctl_get_info(void __user *uarg, unsigned int usize)
 {
 	struct sgbuf_info info = {
 		.abi_version = SGBUF_ABI_VERSION,
-		.caps = SGBUF_CAP_CONTIGUOUS | SGBUF_CAP_HEAP_NODE,
+		.caps = SGBUF_CAP_CONTIGUOUS | SGBUF_CAP_HEAP_NODE |
+			SGBUF_CAP_ENGINE,
 		.page_size = PAGE_SIZE,
 		.max_buffer_size = sgbuf_max_buffer_size(),
 		.max_contig_size = sgbuf_max_contig_size(),
@@ -156,6 +160,22 @@ static int sgbuf_ioctl_get_info(void __user *uarg, unsigned int usize)
 	if (usize > sizeof(info) &&
 	    clear_user(uarg + sizeof(info), usize - sizeof(info)))
 		return -EFAULT;
+	return 0;
+}
+
+static int sgbuf_open(struct inode *inode, struct file *file)
+{
+	struct sgbuf_engine *eng = sgbuf_engine_create();
+
+	if (!eng)
+		return -ENOMEM;
+	file->private_data = eng;
+	return nonseekable_open(inode, file);
+}
+
+static int sgbuf_release(struct inode *inode, struct file *file)
+{
+	sgbuf_engine_destroy(file->private_data);
 	return 0;
 }
 
@@ -178,12 +198,14 @@ static long sgbuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return -ENOTTY;
 		return sgbuf_ioctl_get_info(uarg, usize);
 	default:
-		return -ENOTTY;
+		return sgbuf_engine_ioctl(file->private_data, cmd, uarg);
 	}
 }
 
 const struct file_operations sgbuf_fops = {
 	.owner = THIS_MODULE,
+	.open = sgbuf_open,
+	.release = sgbuf_release,
 	.unlocked_ioctl = sgbuf_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,

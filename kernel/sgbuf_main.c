@@ -2,9 +2,9 @@
 /*
  * sgbuf - scatter-gather dma-buf exporter
  *
- * Module entry: parameters, accounting of live buffers, and the two
- * device nodes, /dev/sgbuf (native ABI) and /dev/dma_heap/sgbuf (the
- * dma-heap ABI).
+ * Module entry: parameters, accounting of live buffers, the engine's DMA
+ * devices, and the two device nodes, /dev/sgbuf (native ABI) and
+ * /dev/dma_heap/sgbuf (the dma-heap ABI).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -112,10 +112,17 @@ static int __init sgbuf_init(void)
 	if (!max_total_size)
 		max_total_size = sgbuf_default_total_size();
 
+	ret = sgbuf_dma_init();
+	if (ret) {
+		pr_err("cannot register the DMA devices: %d\n", ret);
+		return ret;
+	}
+	sgbuf_engine_debugfs_init();
+
 	ret = misc_register(&sgbuf_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", sgbuf_misc.name, ret);
-		return ret;
+		goto remove_dma;
 	}
 
 	ret = misc_register(&sgbuf_heap_misc);
@@ -128,6 +135,9 @@ static int __init sgbuf_init(void)
 
 deregister_misc:
 	misc_deregister(&sgbuf_misc);
+remove_dma:
+	sgbuf_engine_debugfs_exit();
+	sgbuf_dma_exit();
 	return ret;
 }
 
@@ -135,12 +145,14 @@ static void __exit sgbuf_exit(void)
 {
 	misc_deregister(&sgbuf_heap_misc);
 	misc_deregister(&sgbuf_misc);
+	sgbuf_engine_debugfs_exit();
+	sgbuf_dma_exit();
 }
 
 module_init(sgbuf_init);
 module_exit(sgbuf_exit);
 
-MODULE_DESCRIPTION("Scatter-gather dma-buf exporter");
+MODULE_DESCRIPTION("Scatter-gather dma-buf exporter and simulated DMA consumer");
 MODULE_AUTHOR("The sgbuf developers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(SGBUF_VERSION);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * sgbuf - scatter-gather dma-buf exporter
+ * sgbuf - scatter-gather dma-buf exporter and simulated DMA consumer
  *
  * This header is the single source of truth for the sgbuf ABI. It is
  * included by the kernel module, by libdmabuf and by the selftests, and
@@ -40,7 +40,7 @@
 #define SGBUF_NAME_LEN		32
 
 /* The ABI revision reported by SGBUF_IOCTL_GET_INFO. */
-#define SGBUF_ABI_VERSION	1
+#define SGBUF_ABI_VERSION	2
 
 /**
  * SGBUF_ALLOC_CONTIGUOUS - allocate one physically contiguous range
@@ -87,6 +87,7 @@ struct sgbuf_alloc {
 /* Bits of struct sgbuf_info.caps */
 #define SGBUF_CAP_CONTIGUOUS	_BITULL(0)	/* SGBUF_ALLOC_CONTIGUOUS works */
 #define SGBUF_CAP_HEAP_NODE	_BITULL(1)	/* /dev/dma_heap/sgbuf exists */
+#define SGBUF_CAP_ENGINE	_BITULL(2)	/* the DMA consumer ioctls exist */
 
 /**
  * struct sgbuf_info - argument of SGBUF_IOCTL_GET_INFO (output only)
@@ -129,5 +130,232 @@ struct sgbuf_info {
  * Reports the module's limits and current usage.
  */
 #define SGBUF_IOCTL_GET_INFO	_IOR(SGBUF_IOC_MAGIC, 0x01, struct sgbuf_info)
+
+/*
+ * The simulated DMA consumer (the "engine").
+ *
+ * Every open file of /dev/sgbuf has its own engine: one queue whose jobs
+ * run in submission order, one dma_fence timeline, its own imports and its
+ * own software fences. Import handles and software fence ids are scoped to
+ * the file. Closing the file cancels what has not started, waits for the
+ * running job, signals every fence (with -ECANCELED when cancelled) and
+ * drops the imports.
+ *
+ * The engine moves data only through the DMA addresses the exporter gave
+ * it, translating each back to the page behind it (directly, through a
+ * swiotlb bounce slot, or through the IOMMU), as a device would.
+ */
+
+/* Bits of struct sgbuf_import.flags */
+/* Attach through the engine's 32-bit DMA-mask device instead of 64-bit. */
+#define SGBUF_IMPORT_DMA32	_BITULL(0)
+#define SGBUF_IMPORT_VALID_FLAGS	(SGBUF_IMPORT_DMA32)
+
+/**
+ * struct sgbuf_import - argument of SGBUF_IOCTL_IMPORT
+ * @fd:		in: any dma-buf fd; borrowed, the caller keeps it
+ * @handle:	out: non-zero import handle, valid on this file only
+ * @flags:	in: SGBUF_IMPORT_* flags
+ * @size:	out: size of the dma-buf in bytes
+ * @reserved:	must be zero
+ *
+ * The engine attaches the dma-buf to its device, maps it
+ * (DMA_BIDIRECTIONAL) and holds a reference until SGBUF_IOCTL_UNIMPORT or
+ * until the file is closed, so the fd may be closed right after import.
+ * Errors: EBADF (not an fd), EINVAL (not a dma-buf, bad flags or reserved),
+ * EMFILE (more than 1024 imports on this file), plus whatever the exporter
+ * returns from attach and map.
+ */
+struct sgbuf_import {
+	__s32 fd;
+	__u32 handle;
+	__u64 flags;
+	__u64 size;
+	__u64 reserved[2];
+};
+
+#define SGBUF_IMPORT_SIZE_VER0	40
+
+/**
+ * struct sgbuf_unimport - argument of SGBUF_IOCTL_UNIMPORT
+ * @handle:	the import to drop; jobs already submitted keep it alive
+ *		until they are done
+ * @flags:	must be zero
+ * @reserved:	must be zero
+ *
+ * Errors: ENOENT (no such handle), EINVAL.
+ */
+struct sgbuf_unimport {
+	__u32 handle;
+	__u32 flags;
+	__u64 reserved;
+};
+
+#define SGBUF_UNIMPORT_SIZE_VER0	16
+
+/* Job types, struct sgbuf_submit.op */
+#define SGBUF_JOB_FILL		1	/* dst range = repeated 32-bit pattern */
+#define SGBUF_JOB_COPY		2	/* src range -> dst range */
+#define SGBUF_JOB_CHECKSUM	3	/* CRC-32 (as zlib's crc32()) of src range */
+
+/* Bits of struct sgbuf_submit.flags */
+#define SGBUF_SUBMIT_IN_FENCE	_BITULL(0)	/* wait for in_fence_fd first */
+#define SGBUF_SUBMIT_OUT_FENCE	_BITULL(1)	/* return out_fence_fd */
+#define SGBUF_SUBMIT_VALID_FLAGS	(SGBUF_SUBMIT_IN_FENCE | \
+					 SGBUF_SUBMIT_OUT_FENCE)
+
+/**
+ * struct sgbuf_submit - argument of SGBUF_IOCTL_SUBMIT
+ * @op:		in: SGBUF_JOB_*
+ * @src:	in: import handle read by COPY and CHECKSUM, else 0
+ * @dst:	in: import handle written by FILL and COPY, else 0
+ * @in_fence_fd: in: sync_file fd to wait for, with SGBUF_SUBMIT_IN_FENCE
+ *		(borrowed), else 0
+ * @flags:	in: SGBUF_SUBMIT_* flags
+ * @src_offset:	in: byte offset into @src
+ * @dst_offset:	in: byte offset into @dst
+ * @length:	in: bytes to fill, copy or checksum; non-zero. Ranges must lie
+ *		inside their buffers; COPY ranges in one buffer must not overlap.
+ * @pattern:	in: FILL: 32-bit pattern, stored little-endian and repeated
+ *		from @dst_offset on; the upper 32 bits must be zero. Else 0.
+ * @seqno:	out: the job's number on this file's timeline, from 1
+ * @out_fence_fd: out: with SGBUF_SUBMIT_OUT_FENCE, a new sync_file fd
+ *		(O_CLOEXEC) owned by the caller; else unchanged
+ * @pad:	must be zero
+ * @reserved:	must be zero
+ *
+ * Before it starts, a job waits for the fences already in each buffer's
+ * reservation object (a write waits for all, a read for writers) and for
+ * the in-fence. Its own fence is added to each buffer's reservation object
+ * at submit time, with WRITE usage for @dst and READ usage for @src, so
+ * poll(), DMA_BUF_IOCTL_SYNC and DMA_BUF_IOCTL_EXPORT_SYNC_FILE on the
+ * dma-buf wait for it. A failed job's fence carries its error.
+ *
+ * Errors: EINVAL (bad op, handles for the op, flags, ranges, pattern,
+ * reserved), ENOENT (unknown handle), EBUSY (queue_depth jobs in flight),
+ * EFAULT, EMFILE.
+ */
+struct sgbuf_submit {
+	__u32 op;
+	__u32 src;
+	__u32 dst;
+	__s32 in_fence_fd;
+	__u64 flags;
+	__u64 src_offset;
+	__u64 dst_offset;
+	__u64 length;
+	__u64 pattern;
+	__u64 seqno;
+	__s32 out_fence_fd;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+#define SGBUF_SUBMIT_SIZE_VER0	88
+
+/**
+ * struct sgbuf_wait - argument of SGBUF_IOCTL_WAIT
+ * @seqno:	in: a job number returned by SUBMIT on this file
+ * @timeout_ns:	in: relative timeout; 0 polls, negative waits forever
+ * @status:	out: 0, or the job's negative errno (-EIO from error
+ *		injection, -ECANCELED, -ETIMEDOUT for an in-fence that never
+ *		signalled)
+ * @checksum:	out: CHECKSUM jobs: the CRC-32 of the range
+ * @flags:	must be zero
+ * @reserved:	must be zero
+ *
+ * Errors: ETIME (not done within the timeout), EINTR, EINVAL (seqno 0 or
+ * never submitted), ENOENT (the result is no longer kept: only the last
+ * 256 jobs' results are).
+ */
+struct sgbuf_wait {
+	__u64 seqno;
+	__s64 timeout_ns;
+	__s32 status;
+	__u32 checksum;
+	__u64 flags;
+	__u64 reserved[2];
+};
+
+#define SGBUF_WAIT_SIZE_VER0	48
+
+#define SGBUF_MAX_QUEUE_DEPTH	256
+
+/**
+ * struct sgbuf_engine_config - argument of SGBUF_IOCTL_ENGINE_CONFIG
+ * @bandwidth:	bytes per second the engine moves; 0 = unlimited (default)
+ * @latency_ns:	extra time each job takes (default 0)
+ * @queue_depth: jobs in flight before SUBMIT fails with EBUSY,
+ *		1..SGBUF_MAX_QUEUE_DEPTH (default 64)
+ * @flags:	must be zero
+ * @fail_seqno:	the job with this seqno fails with @fail_error instead of
+ *		running; 0 = no error injection (default)
+ * @fail_error:	negative errno for @fail_seqno; 0 means -EIO
+ * @pad:	must be zero
+ * @reserved:	must be zero
+ *
+ * Applies to jobs that start after the call.
+ */
+struct sgbuf_engine_config {
+	__u64 bandwidth;
+	__u64 latency_ns;
+	__u32 queue_depth;
+	__u32 flags;
+	__u64 fail_seqno;
+	__s32 fail_error;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+#define SGBUF_ENGINE_CONFIG_SIZE_VER0	56
+
+/**
+ * struct sgbuf_sw_fence - argument of SGBUF_IOCTL_SW_FENCE_CREATE
+ * @flags:	must be zero
+ * @fence_fd:	out: a new sync_file fd (O_CLOEXEC) owned by the caller
+ * @id:		out: the fence's id for SGBUF_IOCTL_SW_FENCE_SIGNAL
+ * @reserved:	must be zero
+ *
+ * A fence that userspace signals: the software timeline for tests, usable
+ * as any job's in-fence or anywhere a sync_file is accepted. Unsignalled
+ * fences are signalled with -ECANCELED when the file is closed.
+ */
+struct sgbuf_sw_fence {
+	__u64 flags;
+	__s32 fence_fd;
+	__u32 id;
+	__u64 reserved[2];
+};
+
+#define SGBUF_SW_FENCE_SIZE_VER0	32
+
+/**
+ * struct sgbuf_sw_signal - argument of SGBUF_IOCTL_SW_FENCE_SIGNAL
+ * @id:		a software fence of this file
+ * @error:	0, or a negative errno the fence carries
+ * @flags:	must be zero
+ * @reserved:	must be zero
+ *
+ * Errors: ENOENT (no such unsignalled fence), EINVAL.
+ */
+struct sgbuf_sw_signal {
+	__u32 id;
+	__s32 error;
+	__u64 flags;
+	__u64 reserved;
+};
+
+#define SGBUF_SW_SIGNAL_SIZE_VER0	24
+
+#define SGBUF_IOCTL_IMPORT	_IOWR(SGBUF_IOC_MAGIC, 0x10, struct sgbuf_import)
+#define SGBUF_IOCTL_UNIMPORT	_IOW(SGBUF_IOC_MAGIC, 0x11, struct sgbuf_unimport)
+#define SGBUF_IOCTL_SUBMIT	_IOWR(SGBUF_IOC_MAGIC, 0x12, struct sgbuf_submit)
+#define SGBUF_IOCTL_WAIT	_IOWR(SGBUF_IOC_MAGIC, 0x13, struct sgbuf_wait)
+#define SGBUF_IOCTL_ENGINE_CONFIG \
+	_IOW(SGBUF_IOC_MAGIC, 0x14, struct sgbuf_engine_config)
+#define SGBUF_IOCTL_SW_FENCE_CREATE \
+	_IOWR(SGBUF_IOC_MAGIC, 0x15, struct sgbuf_sw_fence)
+#define SGBUF_IOCTL_SW_FENCE_SIGNAL \
+	_IOW(SGBUF_IOC_MAGIC, 0x16, struct sgbuf_sw_signal)
 
 #endif /* _UAPI_LINUX_SGBUF_H */
