@@ -122,7 +122,9 @@ for k in $kernels; do
 		log=$out/guest-$k-$v.log
 		con=$out/console-$k-$v.log
 		start=$SECONDS
-		selftests/vm/run-in-vm.sh --variant "$v" --timeout 900 \
+		# 5 GiB: some pages lie above 4 GiB, so the engine's 32-bit
+		# DMA device must bounce them through swiotlb.
+		selftests/vm/run-in-vm.sh --variant "$v" --timeout 900 --mem 5G \
 			--append "init_on_alloc=0" --log "$con" \
 			-m vgem -m vivid -k "$ko" -f build/tests:/tests \
 			"$k" -- 'sh /tests/run-suite.sh' >"$log" 2>&1
