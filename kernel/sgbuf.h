@@ -92,7 +92,9 @@ int sgbuf_dma_crc32(struct device *dev, struct sg_table *sgt, u64 offset,
 		    u64 len, u32 *crc);
 
 /* sgbuf_fence.c */
-struct dma_fence *sgbuf_job_fence_create(u64 context, u64 seqno);
+struct dma_fence *sgbuf_job_fence_alloc(void);
+void sgbuf_job_fence_init(struct dma_fence *fence, u64 context, u64 seqno);
+void sgbuf_job_fence_free(struct dma_fence *fence);
 struct dma_fence *sgbuf_sw_fence_create(void);
 
 /* sgbuf_engine.c: one engine per open file of /dev/sgbuf */
@@ -100,8 +102,8 @@ struct sgbuf_engine *sgbuf_engine_create(void);
 void sgbuf_engine_destroy(struct sgbuf_engine *eng);
 long sgbuf_engine_ioctl(struct sgbuf_engine *eng, unsigned int cmd,
 			void __user *uarg);
-void sgbuf_engine_debugfs_init(void);
-void sgbuf_engine_debugfs_exit(void);
+int sgbuf_engine_init(void);
+void sgbuf_engine_exit(void);
 
 /* sgbuf_ioctl.c */
 extern const struct file_operations sgbuf_fops;

@@ -43,8 +43,10 @@ static int sgbuf_dma_probe(struct platform_device *pdev)
 	ret = dma_coerce_mask_and_coherent(&pdev->dev, mask);
 	if (ret)
 		return ret;
-	/* The engine maps whatever segments an exporter hands it. */
-	dma_set_max_seg_size(&pdev->dev, UINT_MAX);
+	/* As long as the DMA layer can map (swiotlb: 256 KiB). */
+	dma_set_max_seg_size(&pdev->dev,
+			     min_t(size_t, UINT_MAX,
+				   dma_max_mapping_size(&pdev->dev)));
 	return 0;
 }
 
@@ -167,11 +169,14 @@ static unsigned int sgbuf_dma_cursor_next(struct sgbuf_dma_cursor *c,
 		return 0;
 
 	addr = sg_dma_address(c->sg) + c->seg_off;
-	if (c->domain)
+	if (c->domain) {
 		phys = iommu_iova_to_phys(c->domain, addr);
-	else
+		if (!phys)	/* not mapped in the IOMMU */
+			return 0;
+	} else {
 		phys = dma_to_phys(c->dev, addr);
-	if (!phys || !pfn_valid(PHYS_PFN(phys)))
+	}
+	if (!pfn_valid(PHYS_PFN(phys)))
 		return 0;
 
 	*page = pfn_to_page(PHYS_PFN(phys));

@@ -3,26 +3,28 @@
  * sgbuf - the DMA consumer engine
  *
  * Every open file of /dev/sgbuf owns one engine: imported dma-bufs, a queue
- * of jobs that run in order on an ordered workqueue, a fence timeline, a
- * ring of recent results and a set of software fences.
+ * of jobs that run in order, a fence timeline, a ring of recent results
+ * and a set of software fences.
  *
- * A job's life:
+ * A job's life (sgbuf_job.c):
  *
  *   SUBMIT: validate, take references on the imports and the in-fence,
- *           number the job and create its fence; from here the job always
- *           goes through the queue, even when it will not run, so that the
- *           timeline signals in order. Collect the fences already in each
- *           buffer's reservation object as dependencies and add the job's
- *           fence (WRITE for dst, READ for src). Queue it; publish the
- *           out-fence fd last.
- *   worker: wait for the dependencies (bounded, and cut short when the
- *           file is closing), sync the mappings for the device, move the
- *           data through DMA addresses, sync for the CPU, honour the
- *           configured bandwidth and latency, record the result, signal.
- *   free:   drop the fence, dependency and import references.
+ *           lock the buffers' reservation objects, collect the fences
+ *           already there as dependencies and reserve a slot. Then, under
+ *           submit_lock and with nothing left that can fail: number the
+ *           job, make its fence, add it to the reservation objects (WRITE
+ *           for dst, READ for src) and queue the job. Jobs thus reach the
+ *           queue, and signal, in seqno order. Reply; out-fence fd last.
+ *   runner: one work item per engine on the module's workqueue runs the
+ *           queue in order: wait for the dependencies (bounded), sync the
+ *           range for the device, move the data through DMA addresses,
+ *           sync for the CPU, honour bandwidth and latency (bounded),
+ *           record the result, signal.
+ *   free:   drop the fence, dependency and import references; an import's
+ *           last release is deferred to the workqueue.
  *
  * Closing the file marks the engine closing, signals its software fences
- * with -ECANCELED and drains the queue: jobs that have not started are
+ * with -ECANCELED and flushes the runner: jobs that have not started are
  * cancelled (their fences carry -ECANCELED), a running job finishes.
  */
 
@@ -33,6 +35,7 @@
 #include <linux/dma-fence.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/moduleparam.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sync_file.h>
@@ -46,12 +49,157 @@
 
 #define SGBUF_MAX_SW_FENCES	1024
 #define SGBUF_DEFAULT_DEPTH	64
+#define SGBUF_MAX_LATENCY_NS	(10ULL * NSEC_PER_SEC)
+
+unsigned int sgbuf_job_timeout_ms = 10000;
+module_param_named(job_timeout_ms, sgbuf_job_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(job_timeout_ms,
+		 "Bound on waiting for fences, on simulated job time and on unsignalled software fences, in ms (default 10000)");
+
+struct workqueue_struct *sgbuf_wq;
 
 /* All engines, for debugfs. */
 static LIST_HEAD(sgbuf_engines);
 static DEFINE_MUTEX(sgbuf_engines_lock);	/* protects sgbuf_engines */
 static atomic_t sgbuf_engine_ids = ATOMIC_INIT(0);
 static struct dentry *sgbuf_debugfs;
+
+/*
+ * A software fence, signalled by userspace, or with -ETIMEDOUT after
+ * job_timeout_ms, or with -ECANCELED when the file closes: whoever erases
+ * it from the engine's xarray owns it.
+ */
+struct sgbuf_sw_entry {
+	struct dma_fence *fence;
+	struct delayed_work timeout;
+	struct sgbuf_engine *eng;
+	u32 id;
+};
+
+static void sgbuf_sw_entry_signal(struct sgbuf_sw_entry *entry, int error)
+{
+	if (error)
+		dma_fence_set_error(entry->fence, error);
+	dma_fence_signal(entry->fence);
+	dma_fence_put(entry->fence);
+	kfree(entry);
+}
+
+static void sgbuf_sw_timeout(struct work_struct *work)
+{
+	struct sgbuf_sw_entry *entry = container_of(to_delayed_work(work),
+						    struct sgbuf_sw_entry,
+						    timeout);
+
+	/* Lost the race to SIGNAL or to close: they own it. */
+	if (xa_erase(&entry->eng->sw_fences, entry->id) != entry)
+		return;
+	sgbuf_sw_entry_signal(entry, -ETIMEDOUT);
+}
+
+static int sgbuf_engine_sw_fence_create(struct sgbuf_engine *eng,
+					void __user *uarg, unsigned int usize)
+{
+	struct sgbuf_sw_fence req;
+	struct sgbuf_sw_entry *entry;
+	struct sync_file *sync_file;
+	int fd, ret;
+
+	if (usize < SGBUF_SW_FENCE_SIZE_VER0)
+		return -EINVAL;
+	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
+	if (ret)
+		return ret;
+	if (req.flags || req.fence_fd || req.id || req.reserved[0] ||
+	    req.reserved[1])
+		return -EINVAL;
+
+	entry = kzalloc(sizeof(*entry), GFP_KERNEL_ACCOUNT);
+	if (!entry)
+		return -ENOMEM;
+	entry->eng = eng;
+	INIT_DELAYED_WORK(&entry->timeout, sgbuf_sw_timeout);
+	entry->fence = sgbuf_sw_fence_create();
+	if (!entry->fence) {
+		kfree(entry);
+		return -ENOMEM;
+	}
+	sync_file = sync_file_create(entry->fence);
+	if (!sync_file) {
+		ret = -ENOMEM;
+		goto signal_entry;
+	}
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto put_file;
+	}
+	/* Reserve the id; the entry is published only once userspace has it. */
+	ret = xa_alloc(&eng->sw_fences, &entry->id, NULL,
+		       XA_LIMIT(1, SGBUF_MAX_SW_FENCES), GFP_KERNEL);
+	if (ret) {
+		ret = ret == -EBUSY ? -EMFILE : ret;
+		goto put_fd;
+	}
+	req.id = entry->id;
+	req.fence_fd = fd;
+	if (copy_to_user(uarg, &req, sizeof(req))) {
+		ret = -EFAULT;
+		goto release_id;
+	}
+
+	/*
+	 * Arm the timeout and publish under the lock SIGNAL erases under,
+	 * so that no one can free the entry in between.
+	 */
+	mutex_lock(&eng->lock);
+	ret = xa_err(xa_store(&eng->sw_fences, entry->id, entry, GFP_KERNEL));
+	if (!ret)
+		queue_delayed_work(sgbuf_wq, &entry->timeout,
+				   msecs_to_jiffies(READ_ONCE(sgbuf_job_timeout_ms)));
+	mutex_unlock(&eng->lock);
+	if (ret)
+		goto release_id;
+	fd_install(fd, sync_file->file);
+	return 0;
+
+release_id:
+	xa_release(&eng->sw_fences, entry->id);
+put_fd:
+	put_unused_fd(fd);
+put_file:
+	fput(sync_file->file);
+signal_entry:
+	/* Never published: still, no fence goes away unsignalled. */
+	sgbuf_sw_entry_signal(entry, -ECANCELED);
+	return ret;
+}
+
+static int sgbuf_engine_sw_fence_signal(struct sgbuf_engine *eng,
+					void __user *uarg, unsigned int usize)
+{
+	struct sgbuf_sw_signal req;
+	struct sgbuf_sw_entry *entry;
+	int ret;
+
+	if (usize < SGBUF_SW_SIGNAL_SIZE_VER0)
+		return -EINVAL;
+	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
+	if (ret)
+		return ret;
+	if (req.flags || req.reserved || req.error > 0 ||
+	    req.error < -MAX_ERRNO)
+		return -EINVAL;
+
+	mutex_lock(&eng->lock);
+	entry = xa_erase(&eng->sw_fences, req.id);
+	mutex_unlock(&eng->lock);
+	if (!entry)
+		return -ENOENT;
+	cancel_delayed_work_sync(&entry->timeout);
+	sgbuf_sw_entry_signal(entry, req.error);
+	return 0;
+}
 
 static int sgbuf_engine_configure(struct sgbuf_engine *eng, void __user *uarg,
 				  unsigned int usize)
@@ -65,106 +213,16 @@ static int sgbuf_engine_configure(struct sgbuf_engine *eng, void __user *uarg,
 	if (ret)
 		return ret;
 	if (!cfg.queue_depth || cfg.queue_depth > SGBUF_MAX_QUEUE_DEPTH ||
+	    cfg.latency_ns > SGBUF_MAX_LATENCY_NS ||
 	    cfg.flags || cfg.pad || cfg.reserved[0] || cfg.reserved[1] ||
 	    cfg.fail_error > 0 || cfg.fail_error < -MAX_ERRNO)
 		return -EINVAL;
 
-	mutex_lock(&eng->lock);
+	mutex_lock(&eng->submit_lock);
 	eng->cfg = cfg;
-	mutex_unlock(&eng->lock);
+	mutex_unlock(&eng->submit_lock);
 	return 0;
 }
-
-/* ---- software fences ---- */
-
-static int sgbuf_engine_sw_fence_create(struct sgbuf_engine *eng,
-					void __user *uarg, unsigned int usize)
-{
-	struct sgbuf_sw_fence req;
-	struct sync_file *sync_file;
-	struct dma_fence *fence;
-	int fd, ret;
-
-	if (usize < SGBUF_SW_FENCE_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
-	if (ret)
-		return ret;
-	if (req.flags || req.fence_fd || req.id || req.reserved[0] ||
-	    req.reserved[1])
-		return -EINVAL;
-
-	fence = sgbuf_sw_fence_create();
-	if (!fence)
-		return -ENOMEM;
-	sync_file = sync_file_create(fence);
-	if (!sync_file) {
-		ret = -ENOMEM;
-		goto signal_fence;
-	}
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto put_file;
-	}
-	/* The xarray holds the reference SW_FENCE_SIGNAL will drop. */
-	ret = xa_alloc(&eng->sw_fences, &req.id, dma_fence_get(fence),
-		       XA_LIMIT(1, SGBUF_MAX_SW_FENCES), GFP_KERNEL);
-	if (ret) {
-		dma_fence_put(fence);
-		ret = ret == -EBUSY ? -EMFILE : ret;
-		goto put_fd;
-	}
-	req.fence_fd = fd;
-	if (copy_to_user(uarg, &req, sizeof(req))) {
-		xa_erase(&eng->sw_fences, req.id);
-		dma_fence_put(fence);
-		ret = -EFAULT;
-		goto put_fd;
-	}
-	dma_fence_put(fence);	/* the sync_file and the xarray hold it */
-	fd_install(fd, sync_file->file);
-	return 0;
-
-put_fd:
-	put_unused_fd(fd);
-put_file:
-	fput(sync_file->file);
-signal_fence:
-	/* Never published: still, no fence goes away unsignalled. */
-	dma_fence_set_error(fence, -ECANCELED);
-	dma_fence_signal(fence);
-	dma_fence_put(fence);
-	return ret;
-}
-
-static int sgbuf_engine_sw_fence_signal(struct sgbuf_engine *eng,
-					void __user *uarg, unsigned int usize)
-{
-	struct sgbuf_sw_signal req;
-	struct dma_fence *fence;
-	int ret;
-
-	if (usize < SGBUF_SW_SIGNAL_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
-	if (ret)
-		return ret;
-	if (req.flags || req.reserved || req.error > 0 ||
-	    req.error < -MAX_ERRNO)
-		return -EINVAL;
-
-	fence = xa_erase(&eng->sw_fences, req.id);
-	if (!fence)
-		return -ENOENT;
-	if (req.error)
-		dma_fence_set_error(fence, req.error);
-	dma_fence_signal(fence);
-	dma_fence_put(fence);
-	return 0;
-}
-
-/* ---- the engine ---- */
 
 struct sgbuf_engine *sgbuf_engine_create(void)
 {
@@ -177,9 +235,14 @@ struct sgbuf_engine *sgbuf_engine_create(void)
 	eng->pid = task_tgid_nr(current);
 	get_task_comm(eng->comm, current);
 	mutex_init(&eng->lock);
+	mutex_init(&eng->submit_lock);
 	xa_init_flags(&eng->imports, XA_FLAGS_ALLOC1);
 	xa_init_flags(&eng->sw_fences, XA_FLAGS_ALLOC1);
+	spin_lock_init(&eng->queue_lock);
+	INIT_LIST_HEAD(&eng->queue);
+	INIT_WORK(&eng->run_work, sgbuf_engine_run);
 	spin_lock_init(&eng->result_lock);
+	init_waitqueue_head(&eng->releases_done);
 	eng->context = dma_fence_context_alloc(1);
 	eng->cfg.queue_depth = SGBUF_DEFAULT_DEPTH;
 
@@ -191,8 +254,7 @@ struct sgbuf_engine *sgbuf_engine_create(void)
 
 void sgbuf_engine_destroy(struct sgbuf_engine *eng)
 {
-	struct sgbuf_import_obj *imp;
-	struct dma_fence *fence;
+	struct sgbuf_sw_entry *entry;
 	unsigned long idx;
 	unsigned int i;
 
@@ -202,22 +264,21 @@ void sgbuf_engine_destroy(struct sgbuf_engine *eng)
 
 	/* Jobs that have not started are cancelled from here on. */
 	WRITE_ONCE(eng->closing, true);
-	xa_for_each(&eng->sw_fences, idx, fence) {
-		xa_erase(&eng->sw_fences, idx);
-		dma_fence_set_error(fence, -ECANCELED);
-		dma_fence_signal(fence);
-		dma_fence_put(fence);
+	xa_for_each(&eng->sw_fences, idx, entry) {
+		if (xa_erase(&eng->sw_fences, idx) != entry)
+			continue;
+		cancel_delayed_work_sync(&entry->timeout);
+		sgbuf_sw_entry_signal(entry, -ECANCELED);
 	}
-	/* Drains the queue: every job's fence is signalled after this. */
-	if (eng->wq)
-		destroy_workqueue(eng->wq);
+	/* Runs the queue dry: every job's fence is signalled after this. */
+	flush_work(&eng->run_work);
+	WARN_ON(!list_empty(&eng->queue));
 
 	for (i = 0; i < SGBUF_RESULTS; i++)
 		dma_fence_put(eng->results[i].fence);
-	xa_for_each(&eng->imports, idx, imp)
-		sgbuf_import_put(imp);
-	xa_destroy(&eng->imports);
+	sgbuf_engine_unimport_all(eng);
 	xa_destroy(&eng->sw_fences);
+	mutex_destroy(&eng->submit_lock);
 	mutex_destroy(&eng->lock);
 	kfree(eng);
 }
@@ -293,15 +354,27 @@ static int sgbuf_engines_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(sgbuf_engines);
 
-void sgbuf_engine_debugfs_init(void)
+int sgbuf_engine_init(void)
 {
+	/*
+	 * One workqueue for every engine's runner, the deferred import
+	 * releases and the software-fence timeouts. It is on the fence
+	 * signalling path, hence WQ_MEM_RECLAIM.
+	 */
+	sgbuf_wq = alloc_workqueue(KBUILD_MODNAME, WQ_MEM_RECLAIM | WQ_UNBOUND,
+				   0);
+	if (!sgbuf_wq)
+		return -ENOMEM;
 	sgbuf_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("engines", 0444, sgbuf_debugfs, NULL,
 			    &sgbuf_engines_fops);
+	return 0;
 }
 
-void sgbuf_engine_debugfs_exit(void)
+/* Every engine file is closed; drains deferred releases. */
+void sgbuf_engine_exit(void)
 {
 	debugfs_remove_recursive(sgbuf_debugfs);
+	destroy_workqueue(sgbuf_wq);
 }
 

@@ -13,6 +13,8 @@
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include <linux/sgbuf.h>
@@ -29,10 +31,21 @@ struct workqueue_struct;
 
 static_assert(SGBUF_RESULTS >= SGBUF_MAX_QUEUE_DEPTH);
 
-/* One imported dma-buf, attached and mapped for the engine's device. */
+/* The module's workqueue: engines' job runners, releases, timeouts. */
+extern struct workqueue_struct *sgbuf_wq;
+extern unsigned int sgbuf_job_timeout_ms;
+
+/*
+ * One imported dma-buf, attached and mapped for one of the engine's
+ * devices. The last reference is dropped on sgbuf_wq, never in a job's
+ * signalling path: unmapping and detaching take the reservation lock.
+ */
 struct sgbuf_import_obj {
 	struct kref ref;
+	struct work_struct release_work;
+	struct sgbuf_engine *eng;	/* outlives every import */
 	u32 handle;
+	bool sync;			/* the engine syncs around its access */
 	struct dma_buf *dmabuf;
 	struct dma_buf_attachment *attach;
 	struct sg_table *sgt;
@@ -52,23 +65,33 @@ struct sgbuf_engine {
 	char comm[TASK_COMM_LEN];
 	struct list_head node;		/* in sgbuf_engines */
 
-	/*
-	 * Protects imports (changes and walks that dereference entries),
-	 * cfg, seqno, wq creation.
-	 */
+	/* Protects imports (changes, and walks that dereference entries). */
 	struct mutex lock;
 	struct xarray imports;		/* handle -> sgbuf_import_obj */
+
+	/*
+	 * Serialises numbering a job, publishing its fence and queueing it,
+	 * so that jobs reach the queue in seqno order; also protects cfg and
+	 * seqno. Never taken by the job runner.
+	 */
+	struct mutex submit_lock;
 	struct sgbuf_engine_config cfg;
 	u64 seqno;			/* last job number handed out */
-	struct workqueue_struct *wq;	/* ordered; created on first SUBMIT */
 	u64 context;			/* fence context of the job timeline */
 
-	struct xarray sw_fences;	/* id -> dma_fence, own lock */
+	spinlock_t queue_lock;		/* protects queue */
+	struct list_head queue;		/* jobs not yet run, in seqno order */
+	struct work_struct run_work;	/* runs the queue, on sgbuf_wq */
+
+	struct xarray sw_fences;	/* id -> sgbuf_sw_entry */
 
 	spinlock_t result_lock;		/* protects results[] */
 	struct sgbuf_result results[SGBUF_RESULTS];
 
 	bool closing;			/* set once, at release */
+	/* Deferred import releases still queued; close waits for them. */
+	atomic_t releases;
+	wait_queue_head_t releases_done;
 	atomic_t in_flight;
 	atomic64_t submitted, completed, failed, cancelled, bytes;
 };
@@ -81,8 +104,10 @@ int sgbuf_engine_import(struct sgbuf_engine *eng, void __user *uarg,
 			unsigned int usize);
 int sgbuf_engine_unimport(struct sgbuf_engine *eng, void __user *uarg,
 			  unsigned int usize);
+void sgbuf_engine_unimport_all(struct sgbuf_engine *eng);
 
 /* sgbuf_job.c */
+void sgbuf_engine_run(struct work_struct *work);
 int sgbuf_engine_submit(struct sgbuf_engine *eng, void __user *uarg,
 			unsigned int usize);
 int sgbuf_engine_wait(struct sgbuf_engine *eng, void __user *uarg,

@@ -41,10 +41,15 @@ static void sgbuf_fence_release(struct dma_fence *fence)
 {
 	/* base is the first member: this frees the whole sgbuf_fence. */
 	dma_fence_free(fence);
+	/*
+	 * Last: from here this module may go away. What is left is the
+	 * return, which compilers emit as a tail call to module_put().
+	 */
 	module_put(THIS_MODULE);
 }
 
 static const struct dma_fence_ops sgbuf_job_fence_ops = {
+	.use_64bit_seqno = true,
 	.get_driver_name = sgbuf_fence_driver_name,
 	.get_timeline_name = sgbuf_job_fence_timeline_name,
 	.release = sgbuf_fence_release,
@@ -56,31 +61,55 @@ static const struct dma_fence_ops sgbuf_sw_fence_ops = {
 	.release = sgbuf_fence_release,
 };
 
-static struct dma_fence *sgbuf_fence_create(const struct dma_fence_ops *ops,
-					    u64 context, u64 seqno)
+static void sgbuf_fence_init(struct dma_fence *fence,
+			     const struct dma_fence_ops *ops, u64 context,
+			     u64 seqno)
 {
-	struct sgbuf_fence *f;
+	struct sgbuf_fence *f = container_of(fence, struct sgbuf_fence, base);
 
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
-	if (!f)
-		return NULL;
 	spin_lock_init(&f->lock);
 	dma_fence_init(&f->base, ops, &f->lock, context, seqno);
 	/* Dropped by sgbuf_fence_release(). */
 	__module_get(THIS_MODULE);
-	return &f->base;
 }
 
 /**
- * sgbuf_job_fence_create() - the fence of an engine job
+ * sgbuf_job_fence_alloc() - memory for a job's fence, not yet a fence
+ *
+ * Allocating is separate from numbering so that a job can be numbered
+ * and published without anything left that may fail or sleep.
+ *
+ * Return: the fence to pass to sgbuf_job_fence_init() or
+ * sgbuf_job_fence_free(), or NULL.
+ */
+struct dma_fence *sgbuf_job_fence_alloc(void)
+{
+	struct sgbuf_fence *f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+
+	return f ? &f->base : NULL;
+}
+
+/**
+ * sgbuf_job_fence_init() - make a job's fence
+ * @fence:	from sgbuf_job_fence_alloc()
  * @context:	the engine's fence context
  * @seqno:	the job's number; jobs of one context signal in this order
  *
- * Return: a new unsignalled fence with one reference, or NULL.
+ * From here on @fence is a refcounted dma_fence with one reference.
  */
-struct dma_fence *sgbuf_job_fence_create(u64 context, u64 seqno)
+void sgbuf_job_fence_init(struct dma_fence *fence, u64 context, u64 seqno)
 {
-	return sgbuf_fence_create(&sgbuf_job_fence_ops, context, seqno);
+	sgbuf_fence_init(fence, &sgbuf_job_fence_ops, context, seqno);
+}
+
+/**
+ * sgbuf_job_fence_free() - free a fence that sgbuf_job_fence_init() never saw
+ * @fence:	from sgbuf_job_fence_alloc(), or NULL
+ */
+void sgbuf_job_fence_free(struct dma_fence *fence)
+{
+	if (fence)
+		kfree(container_of(fence, struct sgbuf_fence, base));
 }
 
 /**
@@ -92,6 +121,10 @@ struct dma_fence *sgbuf_job_fence_create(u64 context, u64 seqno)
  */
 struct dma_fence *sgbuf_sw_fence_create(void)
 {
-	return sgbuf_fence_create(&sgbuf_sw_fence_ops,
-				  dma_fence_context_alloc(1), 1);
+	struct dma_fence *fence = sgbuf_job_fence_alloc();
+
+	if (fence)
+		sgbuf_fence_init(fence, &sgbuf_sw_fence_ops,
+				 dma_fence_context_alloc(1), 1);
+	return fence;
 }

@@ -27,6 +27,14 @@
 
 static_assert(sizeof(struct sgbuf_alloc) == SGBUF_ALLOC_SIZE_VER0);
 static_assert(sizeof(struct sgbuf_info) == SGBUF_INFO_SIZE_VER0);
+static_assert(sizeof(struct sgbuf_import) == SGBUF_IMPORT_SIZE_VER0);
+static_assert(sizeof(struct sgbuf_unimport) == SGBUF_UNIMPORT_SIZE_VER0);
+static_assert(sizeof(struct sgbuf_submit) == SGBUF_SUBMIT_SIZE_VER0);
+static_assert(sizeof(struct sgbuf_wait) == SGBUF_WAIT_SIZE_VER0);
+static_assert(sizeof(struct sgbuf_engine_config) ==
+	      SGBUF_ENGINE_CONFIG_SIZE_VER0);
+static_assert(sizeof(struct sgbuf_sw_fence) == SGBUF_SW_FENCE_SIZE_VER0);
+static_assert(sizeof(struct sgbuf_sw_signal) == SGBUF_SW_SIGNAL_SIZE_VER0);
 
 /*
  * Allocate a buffer and reserve an fd for it. On success the caller owns

@@ -2,8 +2,8 @@
 /*
  * sgbuf - the engine's jobs
  *
- * See sgbuf_engine.c for a job's life. This file holds SUBMIT, the worker
- * that runs a job, and WAIT.
+ * See sgbuf_engine.c for a job's life. This file holds SUBMIT, the runner
+ * that executes an engine's queue, and WAIT.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -17,7 +17,7 @@
 #include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
-#include <linux/moduleparam.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/sync_file.h>
 #include <linux/uaccess.h>
@@ -28,13 +28,11 @@
 #include "sgbuf.h"
 #include "sgbuf_engine.h"
 
-static unsigned int job_timeout_ms = 10000;
-module_param(job_timeout_ms, uint, 0644);
-MODULE_PARM_DESC(job_timeout_ms,
-		 "How long a job waits for its fences before failing with ETIMEDOUT (default 10000)");
+/* At most two reservation objects: dst's and src's. */
+#define SGBUF_JOB_MAX_RESV	2
 
 struct sgbuf_job {
-	struct work_struct work;
+	struct list_head node;		/* in the engine's queue */
 	struct sgbuf_engine *eng;
 	struct dma_fence *fence;
 	u64 seqno;
@@ -44,7 +42,10 @@ struct sgbuf_job {
 	struct sgbuf_import_obj *src, *dst;
 	struct dma_fence **deps;
 	unsigned int num_deps;
-	int error;			/* set at submit: the job must not run */
+	unsigned long deadline;		/* jiffies: give up waiting on deps */
+	/* The configuration when the job was submitted. */
+	u64 bandwidth, latency_ns;
+	int inject_error;
 };
 
 static void sgbuf_job_free(struct sgbuf_job *job)
@@ -56,35 +57,79 @@ static void sgbuf_job_free(struct sgbuf_job *job)
 	kfree(job->deps);
 	sgbuf_import_put(job->src);
 	sgbuf_import_put(job->dst);
-	dma_fence_put(job->fence);
+	if (job->seqno)
+		dma_fence_put(job->fence);
+	else
+		sgbuf_job_fence_free(job->fence);
 	kfree(job);
 }
 
 /*
  * Wait for every dependency, in bounded steps so that closing the file or
- * the job timeout ends the wait. A dependency that failed fails the job.
+ * the deadline set at submit ends the wait. A dependency that failed fails
+ * the job.
  */
 static int sgbuf_job_wait_deps(struct sgbuf_job *job)
 {
-	unsigned long deadline = jiffies +
-				 msecs_to_jiffies(READ_ONCE(job_timeout_ms));
 	unsigned int i;
 
 	for (i = 0; i < job->num_deps; i++) {
 		struct dma_fence *dep = job->deps[i];
-		int status;
+		long ret;
 
-		while (dma_fence_wait_timeout(dep, false, HZ / 20) <= 0) {
+		for (;;) {
 			if (READ_ONCE(job->eng->closing))
 				return -ECANCELED;
-			if (time_after(jiffies, deadline))
+			ret = dma_fence_wait_timeout(dep, false, HZ / 50);
+			if (ret < 0)
+				return ret;
+			if (ret > 0)
+				break;
+			if (time_after(jiffies, job->deadline))
 				return -ETIMEDOUT;
 		}
-		status = dma_fence_get_status(dep);
-		if (status < 0)
-			return status;
+		ret = dma_fence_get_status(dep);
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
+}
+
+/*
+ * As a driver must, hand the range to the device before it reads or
+ * writes, and back to the CPU after it wrote: segment by segment, only the
+ * bytes the job touches. The mapping is DMA_BIDIRECTIONAL, so any
+ * direction may be synced.
+ */
+static void sgbuf_job_sync(struct sgbuf_import_obj *imp, u64 offset, u64 len,
+			   enum dma_data_direction dir, bool for_cpu)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (!imp->sync)
+		return;
+	for_each_sgtable_dma_sg(imp->sgt, sg, i) {
+		u64 seg = sg_dma_len(sg);
+		u64 n;
+
+		if (offset >= seg) {
+			offset -= seg;
+			continue;
+		}
+		n = min(seg - offset, len);
+		if (for_cpu)
+			dma_sync_single_range_for_cpu(imp->dev, sg_dma_address(sg),
+						      offset, n, dir);
+		else
+			dma_sync_single_range_for_device(imp->dev,
+							 sg_dma_address(sg),
+							 offset, n, dir);
+		len -= n;
+		offset = 0;
+		if (!len)
+			break;
+	}
 }
 
 static int sgbuf_job_move(struct sgbuf_job *job, u32 *checksum)
@@ -92,17 +137,12 @@ static int sgbuf_job_move(struct sgbuf_job *job, u32 *checksum)
 	struct sgbuf_import_obj *src = job->src, *dst = job->dst;
 	int ret;
 
-	/*
-	 * As a driver must: hand the memory to the device before it reads
-	 * or writes, and back to the CPU after it wrote. The whole
-	 * destination mapping is synced both ways so that the bytes outside
-	 * the range survive a round trip through a bounce buffer.
-	 */
-	if (src && src != dst)
-		dma_sync_sgtable_for_device(src->dev, src->sgt, DMA_TO_DEVICE);
+	if (src)
+		sgbuf_job_sync(src, job->src_offset, job->length,
+			       DMA_TO_DEVICE, false);
 	if (dst)
-		dma_sync_sgtable_for_device(dst->dev, dst->sgt,
-					    DMA_BIDIRECTIONAL);
+		sgbuf_job_sync(dst, job->dst_offset, job->length,
+			       DMA_FROM_DEVICE, false);
 
 	switch (job->op) {
 	case SGBUF_JOB_FILL:
@@ -121,22 +161,26 @@ static int sgbuf_job_move(struct sgbuf_job *job, u32 *checksum)
 	}
 
 	if (dst)
-		dma_sync_sgtable_for_cpu(dst->dev, dst->sgt, DMA_BIDIRECTIONAL);
+		sgbuf_job_sync(dst, job->dst_offset, job->length,
+			       DMA_FROM_DEVICE, true);
 	return ret;
 }
 
-/* Let the job take as long as the configured bandwidth and latency say. */
-static void sgbuf_job_throttle(struct sgbuf_job *job,
-			       const struct sgbuf_engine_config *cfg,
-			       ktime_t start)
+/*
+ * Let the job take as long as the configured bandwidth and latency say,
+ * but never longer than the job timeout: a fence must signal in finite
+ * time whatever userspace configured.
+ */
+static void sgbuf_job_throttle(struct sgbuf_job *job, ktime_t start)
 {
-	u64 ns = cfg->latency_ns;
+	u64 cap = (u64)READ_ONCE(sgbuf_job_timeout_ms) * NSEC_PER_MSEC;
+	u64 ns = min(job->latency_ns, cap);
 	ktime_t end;
 
-	if (cfg->bandwidth)
-		ns += mul_u64_u64_div_u64(job->length, NSEC_PER_SEC,
-					  cfg->bandwidth);
-	end = ktime_add_ns(start, ns);
+	if (job->bandwidth)
+		ns += min(mul_u64_u64_div_u64(job->length, NSEC_PER_SEC,
+					      job->bandwidth), cap);
+	end = ktime_add_ns(start, min(ns, cap));
 
 	while (!READ_ONCE(job->eng->closing)) {
 		s64 left_us = ktime_us_delta(end, ktime_get());
@@ -147,32 +191,28 @@ static void sgbuf_job_throttle(struct sgbuf_job *job,
 	}
 }
 
-static void sgbuf_job_work(struct work_struct *work)
+static void sgbuf_job_run(struct sgbuf_job *job)
 {
-	struct sgbuf_job *job = container_of(work, struct sgbuf_job, work);
 	struct sgbuf_engine *eng = job->eng;
 	struct sgbuf_result *res = &eng->results[job->seqno % SGBUF_RESULTS];
-	struct sgbuf_engine_config cfg;
 	u32 checksum = 0;
 	bool cookie;
 	int err;
 
-	mutex_lock(&eng->lock);
-	cfg = eng->cfg;
-	mutex_unlock(&eng->lock);
+	/*
+	 * Everything until the fence signals is its signalling path: no
+	 * allocation, no reservation lock, no lock held across either.
+	 */
+	cookie = dma_fence_begin_signalling();
 
-	err = job->error;
-	if (!err)
-		err = sgbuf_job_wait_deps(job);
-	if (!err && READ_ONCE(eng->closing))
-		err = -ECANCELED;
-	if (!err && cfg.fail_seqno == job->seqno)
-		err = cfg.fail_error ?: -EIO;
+	err = sgbuf_job_wait_deps(job);
+	if (!err && job->inject_error)
+		err = job->inject_error;
 	if (!err) {
 		ktime_t start = ktime_get();
 
 		err = sgbuf_job_move(job, &checksum);
-		sgbuf_job_throttle(job, &cfg, start);
+		sgbuf_job_throttle(job, start);
 	}
 
 	if (!err) {
@@ -191,64 +231,41 @@ static void sgbuf_job_work(struct work_struct *work)
 	}
 	spin_unlock(&eng->result_lock);
 
-	/* Nothing from here to the signal may allocate, lock resv or wait. */
-	cookie = dma_fence_begin_signalling();
+	/* Before the signal: whoever it wakes may submit right away. */
+	atomic_dec(&eng->in_flight);
 	if (err)
 		dma_fence_set_error(job->fence, err);
 	dma_fence_signal(job->fence);
 	dma_fence_end_signalling(cookie);
 
-	atomic_dec(&eng->in_flight);
 	sgbuf_job_free(job);
 }
 
-/*
- * Make the job depend on the fences already in @dmabuf's reservation
- * object, and add the job's fence to it: a writer waits for everyone, a
- * reader for writers.
+/**
+ * sgbuf_engine_run() - run an engine's queued jobs, in order
+ * @work:	the engine's run_work
+ *
+ * One instance per engine runs at a time (a work item never runs
+ * concurrently with itself), which keeps the jobs in seqno order.
  */
-static int sgbuf_job_add_resv(struct sgbuf_job *job, struct dma_buf *dmabuf,
-			      bool write)
+void sgbuf_engine_run(struct work_struct *work)
 {
-	struct dma_resv *resv = dmabuf->resv;
-	struct dma_fence **fences, **deps;
-	unsigned int n, i;
-	int ret;
+	struct sgbuf_engine *eng = container_of(work, struct sgbuf_engine,
+						run_work);
+	struct sgbuf_job *job;
 
-	ret = dma_resv_lock_interruptible(resv, NULL);
-	if (ret)
-		return ret;
-	ret = dma_resv_get_fences(resv, dma_resv_usage_rw(write), &n, &fences);
-	if (ret)
-		goto unlock;
-	ret = dma_resv_reserve_fences(resv, 1);
-	if (ret)
-		goto put_fences;
-
-	deps = krealloc_array(job->deps, job->num_deps + n, sizeof(*deps),
-			      GFP_KERNEL);
-	if (!deps) {
-		ret = -ENOMEM;
-		goto put_fences;
+	for (;;) {
+		spin_lock(&eng->queue_lock);
+		job = list_first_entry_or_null(&eng->queue, struct sgbuf_job,
+					       node);
+		if (job)
+			list_del(&job->node);
+		spin_unlock(&eng->queue_lock);
+		if (!job)
+			break;
+		sgbuf_job_run(job);
+		cond_resched();
 	}
-	/* The job owns the references dma_resv_get_fences() took. */
-	for (i = 0; i < n; i++)
-		deps[job->num_deps++] = fences[i];
-	job->deps = deps;
-	kfree(fences);
-
-	dma_resv_add_fence(resv, job->fence, write ? DMA_RESV_USAGE_WRITE :
-						     DMA_RESV_USAGE_READ);
-	dma_resv_unlock(resv);
-	return 0;
-
-put_fences:
-	for (i = 0; i < n; i++)
-		dma_fence_put(fences[i]);
-	kfree(fences);
-unlock:
-	dma_resv_unlock(resv);
-	return ret;
 }
 
 static bool sgbuf_range_ok(const struct sgbuf_import_obj *imp, u64 offset,
@@ -288,43 +305,178 @@ static int sgbuf_submit_check(const struct sgbuf_submit *req)
 	return 0;
 }
 
-static struct workqueue_struct *sgbuf_engine_wq(struct sgbuf_engine *eng)
+/* Take the job's imports and check its ranges. */
+static int sgbuf_job_get_imports(struct sgbuf_engine *eng,
+				 struct sgbuf_job *job,
+				 const struct sgbuf_submit *req)
 {
-	lockdep_assert_held(&eng->lock);
-	if (!eng->wq)
-		eng->wq = alloc_ordered_workqueue("sgbuf-engine-%u",
-						  WQ_MEM_RECLAIM, eng->id);
-	return eng->wq;
+	if (req->src) {
+		job->src = sgbuf_import_get(eng, req->src);
+		if (!job->src)
+			return -ENOENT;
+		if (!sgbuf_range_ok(job->src, req->src_offset, req->length))
+			return -EINVAL;
+	}
+	if (req->dst) {
+		job->dst = sgbuf_import_get(eng, req->dst);
+		if (!job->dst)
+			return -ENOENT;
+		if (!sgbuf_range_ok(job->dst, req->dst_offset, req->length))
+			return -EINVAL;
+	}
+	/* One buffer, two ranges: they must not overlap. */
+	if (job->src && job->dst && job->src->dmabuf == job->dst->dmabuf &&
+	    req->src_offset < req->dst_offset + req->length &&
+	    req->dst_offset < req->src_offset + req->length)
+		return -EINVAL;
+	return 0;
+}
+
+struct sgbuf_job_resv {
+	struct dma_resv *resv;
+	bool write;
+};
+
+/* The reservation objects a job publishes its fence in, each once. */
+static unsigned int sgbuf_job_resvs(const struct sgbuf_job *job,
+				    struct sgbuf_job_resv *r)
+{
+	unsigned int n = 0;
+
+	if (job->dst)
+		r[n++] = (struct sgbuf_job_resv){ job->dst->dmabuf->resv, true };
+	if (job->src && (!n || job->src->dmabuf->resv != r[0].resv))
+		r[n++] = (struct sgbuf_job_resv){ job->src->dmabuf->resv, false };
+	return n;
+}
+
+static void sgbuf_job_unlock_resvs(struct sgbuf_job_resv *r, unsigned int n)
+{
+	while (n--)
+		dma_resv_unlock(r[n].resv);
+}
+
+/* Lock all of a job's reservation objects, with the ww_mutex backoff. */
+static int sgbuf_job_lock_resvs(struct sgbuf_job_resv *r, unsigned int n,
+				struct ww_acquire_ctx *ctx)
+{
+	int contended = -1;
+	int i, j, ret;
+
+retry:
+	if (contended >= 0) {
+		ret = dma_resv_lock_slow_interruptible(r[contended].resv, ctx);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < n; i++) {
+		if (i == contended)
+			continue;
+		ret = dma_resv_lock_interruptible(r[i].resv, ctx);
+		if (!ret)
+			continue;
+		/* Held now: r[0..i) and, if any, r[contended]. */
+		for (j = 0; j < i; j++)
+			dma_resv_unlock(r[j].resv);
+		if (contended >= i)
+			dma_resv_unlock(r[contended].resv);
+		if (ret != -EDEADLK)
+			return ret;
+		contended = i;
+		goto retry;
+	}
+	return 0;
 }
 
 /*
- * Number the job, give it its fence and its slot in the result ring, and
- * count it in flight. Fails with -EBUSY when the queue is full.
+ * With every reservation object locked: collect the fences the job must
+ * wait for (a writer waits for everyone, a reader for writers) and reserve
+ * a slot for the job's own fence, so that publishing cannot fail.
  */
-static int sgbuf_job_enqueue_prepare(struct sgbuf_engine *eng,
-				     struct sgbuf_job *job)
+static int sgbuf_job_collect_deps(struct sgbuf_job *job,
+				  struct sgbuf_job_resv *r, unsigned int n,
+				  struct dma_fence *in_fence)
+{
+	unsigned int i, j;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		struct dma_fence **fences, **deps;
+		unsigned int count;
+
+		ret = dma_resv_reserve_fences(r[i].resv, 1);
+		if (ret)
+			return ret;
+		ret = dma_resv_get_fences(r[i].resv,
+					  dma_resv_usage_rw(r[i].write),
+					  &count, &fences);
+		if (ret)
+			return ret;
+		/* One more slot for the in-fence. */
+		deps = krealloc_array(job->deps, job->num_deps + count + 1,
+				      sizeof(*deps), GFP_KERNEL);
+		if (!deps) {
+			for (j = 0; j < count; j++)
+				dma_fence_put(fences[j]);
+			kfree(fences);
+			return -ENOMEM;
+		}
+		/* The job owns the references dma_resv_get_fences() took. */
+		for (j = 0; j < count; j++)
+			deps[job->num_deps++] = fences[j];
+		job->deps = deps;
+		kfree(fences);
+	}
+	if (in_fence) {
+		if (!job->deps) {
+			job->deps = kmalloc(sizeof(*job->deps), GFP_KERNEL);
+			if (!job->deps)
+				return -ENOMEM;
+		}
+		job->deps[job->num_deps++] = dma_fence_get(in_fence);
+	}
+	return 0;
+}
+
+/*
+ * Number the job, publish its fence in the reservation objects and queue
+ * it, all under submit_lock and with nothing that can fail after the
+ * number is taken: jobs reach the queue in seqno order, and their fences
+ * signal in that order.
+ */
+static int sgbuf_job_publish(struct sgbuf_engine *eng, struct sgbuf_job *job,
+			     struct sgbuf_job_resv *r, unsigned int n,
+			     struct sync_file **sync_file)
 {
 	struct sgbuf_result *res;
 	struct dma_fence *old;
-	int ret = 0;
+	unsigned int i;
 
-	mutex_lock(&eng->lock);
+	mutex_lock(&eng->submit_lock);
 	if (atomic_read(&eng->in_flight) >= eng->cfg.queue_depth) {
-		ret = -EBUSY;
-		goto unlock;
+		mutex_unlock(&eng->submit_lock);
+		return -EBUSY;
 	}
-	if (!sgbuf_engine_wq(eng)) {
-		ret = -ENOMEM;
-		goto unlock;
+
+	job->seqno = eng->seqno + 1;
+	sgbuf_job_fence_init(job->fence, eng->context, job->seqno);
+	if (sync_file) {
+		*sync_file = sync_file_create(job->fence);
+		if (!*sync_file) {
+			/* Never published: signalling it harms no one. */
+			dma_fence_set_error(job->fence, -ENOMEM);
+			dma_fence_signal(job->fence);
+			mutex_unlock(&eng->submit_lock);
+			return -ENOMEM;
+		}
 	}
-	job->fence = sgbuf_job_fence_create(eng->context, eng->seqno + 1);
-	if (!job->fence) {
-		ret = -ENOMEM;
-		goto unlock;
-	}
-	job->seqno = ++eng->seqno;
-	atomic_inc(&eng->in_flight);
-	atomic64_inc(&eng->submitted);
+	eng->seqno = job->seqno;
+	job->bandwidth = eng->cfg.bandwidth;
+	job->latency_ns = eng->cfg.latency_ns;
+	if (eng->cfg.fail_seqno == job->seqno)
+		job->inject_error = eng->cfg.fail_error ?: -EIO;
+	job->deadline = jiffies +
+			msecs_to_jiffies(READ_ONCE(sgbuf_job_timeout_ms));
 
 	/* The slot's previous job is done: at most queue_depth are not. */
 	res = &eng->results[job->seqno % SGBUF_RESULTS];
@@ -336,18 +488,32 @@ static int sgbuf_job_enqueue_prepare(struct sgbuf_engine *eng,
 	res->checksum = 0;
 	spin_unlock(&eng->result_lock);
 	dma_fence_put(old);
-unlock:
-	mutex_unlock(&eng->lock);
-	return ret;
+
+	for (i = 0; i < n; i++)
+		dma_resv_add_fence(r[i].resv, job->fence,
+				   r[i].write ? DMA_RESV_USAGE_WRITE :
+						DMA_RESV_USAGE_READ);
+
+	atomic_inc(&eng->in_flight);
+	atomic64_inc(&eng->submitted);
+	spin_lock(&eng->queue_lock);
+	list_add_tail(&job->node, &eng->queue);
+	spin_unlock(&eng->queue_lock);
+	queue_work(sgbuf_wq, &eng->run_work);
+	mutex_unlock(&eng->submit_lock);
+	return 0;
 }
 
 int sgbuf_engine_submit(struct sgbuf_engine *eng, void __user *uarg,
 			unsigned int usize)
 {
+	struct sgbuf_job_resv r[SGBUF_JOB_MAX_RESV];
 	struct sync_file *sync_file = NULL;
 	struct dma_fence *in_fence = NULL;
+	struct ww_acquire_ctx ctx;
 	struct sgbuf_submit req;
 	struct sgbuf_job *job;
+	unsigned int n;
 	int fd = -1;
 	int ret;
 
@@ -360,111 +526,82 @@ int sgbuf_engine_submit(struct sgbuf_engine *eng, void __user *uarg,
 	if (ret)
 		return ret;
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
 	if (!job)
 		return -ENOMEM;
-	INIT_WORK(&job->work, sgbuf_job_work);
 	job->eng = eng;
 	job->op = req.op;
 	job->pattern = req.pattern;
 	job->src_offset = req.src_offset;
 	job->dst_offset = req.dst_offset;
 	job->length = req.length;
-
-	ret = -ENOENT;
-	if (req.src) {
-		job->src = sgbuf_import_get(eng, req.src);
-		if (!job->src)
-			goto free_job;
-	}
-	if (req.dst) {
-		job->dst = sgbuf_import_get(eng, req.dst);
-		if (!job->dst)
-			goto free_job;
-	}
-	ret = -EINVAL;
-	if (job->src && !sgbuf_range_ok(job->src, req.src_offset, req.length))
+	job->fence = sgbuf_job_fence_alloc();
+	if (!job->fence) {
+		ret = -ENOMEM;
 		goto free_job;
-	if (job->dst && !sgbuf_range_ok(job->dst, req.dst_offset, req.length))
-		goto free_job;
-	/* One buffer, two ranges: they must not overlap. */
-	if (job->src && job->dst && job->src->dmabuf == job->dst->dmabuf &&
-	    req.src_offset < req.dst_offset + req.length &&
-	    req.dst_offset < req.src_offset + req.length)
+	}
+	ret = sgbuf_job_get_imports(eng, job, &req);
+	if (ret)
 		goto free_job;
 
 	if (req.flags & SGBUF_SUBMIT_IN_FENCE) {
 		in_fence = sync_file_get_fence(req.in_fence_fd);
-		if (!in_fence)
+		if (!in_fence) {
+			ret = -EINVAL;
 			goto free_job;
-	}
-
-	ret = sgbuf_job_enqueue_prepare(eng, job);
-	if (ret)
-		goto free_job;
-
-	/*
-	 * The job is numbered: whatever happens now, it goes through the
-	 * queue (failing if it must) so that its fence signals in order.
-	 */
-	if (req.flags & SGBUF_SUBMIT_OUT_FENCE) {
-		sync_file = sync_file_create(job->fence);
-		fd = get_unused_fd_flags(O_CLOEXEC);
-		if (!sync_file || fd < 0) {
-			ret = sync_file ? fd : -ENOMEM;
-			goto fail_job;
 		}
 	}
+	if (req.flags & SGBUF_SUBMIT_OUT_FENCE) {
+		fd = get_unused_fd_flags(O_CLOEXEC);
+		if (fd < 0) {
+			ret = fd;
+			goto put_in_fence;
+		}
+	}
+
+	n = sgbuf_job_resvs(job, r);
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	ret = sgbuf_job_lock_resvs(r, n, &ctx);
+	if (ret)
+		goto fini_ctx;
+	ww_acquire_done(&ctx);
+	ret = sgbuf_job_collect_deps(job, r, n, in_fence);
+	if (!ret)
+		ret = sgbuf_job_publish(eng, job, r, n,
+					fd >= 0 ? &sync_file : NULL);
+	sgbuf_job_unlock_resvs(r, n);
+	ww_acquire_fini(&ctx);
+	if (ret)
+		goto put_fd;
+	dma_fence_put(in_fence);
+
+	/*
+	 * The job is submitted and may already be done; it owns itself now.
+	 * What follows only reports it. Should the reply not reach
+	 * userspace, the job still runs, and only its out-fence is lost.
+	 */
 	req.seqno = job->seqno;
 	if (fd >= 0)
 		req.out_fence_fd = fd;
 	if (copy_to_user(uarg, &req, sizeof(req))) {
-		ret = -EFAULT;
-		goto fail_job;
-	}
-
-	/* A buffer used both ways is added once, as written. */
-	if (job->dst)
-		ret = sgbuf_job_add_resv(job, job->dst->dmabuf, true);
-	if (!ret && job->src &&
-	    (!job->dst || job->src->dmabuf != job->dst->dmabuf))
-		ret = sgbuf_job_add_resv(job, job->src->dmabuf, false);
-	if (ret)
-		goto fail_job;
-
-	if (in_fence) {
-		/* The job owns the in-fence reference from here. */
-		struct dma_fence **deps;
-
-		deps = krealloc_array(job->deps, job->num_deps + 1,
-				      sizeof(*deps), GFP_KERNEL);
-		if (!deps) {
-			ret = -ENOMEM;
-			goto fail_job;
+		if (fd >= 0) {
+			put_unused_fd(fd);
+			fput(sync_file->file);
 		}
-		deps[job->num_deps++] = in_fence;
-		job->deps = deps;
-		in_fence = NULL;
+		return -EFAULT;
 	}
-
-	queue_work(eng->wq, &job->work);
-	/* Publish the out-fence last: the job may already be done. */
 	if (fd >= 0)
 		fd_install(fd, sync_file->file);
 	return 0;
 
-fail_job:
-	job->error = ret == -EFAULT ? -ECANCELED : ret;
-	queue_work(eng->wq, &job->work);
+fini_ctx:
+	ww_acquire_fini(&ctx);
+put_fd:
 	if (fd >= 0)
 		put_unused_fd(fd);
-	if (sync_file)
-		fput(sync_file->file);
+put_in_fence:
 	dma_fence_put(in_fence);
-	return ret;
-
 free_job:
-	dma_fence_put(in_fence);
 	sgbuf_job_free(job);
 	return ret;
 }
@@ -476,6 +613,7 @@ int sgbuf_engine_wait(struct sgbuf_engine *eng, void __user *uarg,
 	struct dma_fence *fence;
 	struct sgbuf_wait req;
 	long timeout, ret;
+	u64 last;
 
 	if (usize < SGBUF_WAIT_SIZE_VER0)
 		return -EINVAL;
@@ -486,11 +624,11 @@ int sgbuf_engine_wait(struct sgbuf_engine *eng, void __user *uarg,
 	    req.reserved[1])
 		return -EINVAL;
 
-	mutex_lock(&eng->lock);
-	ret = !req.seqno || req.seqno > eng->seqno ? -EINVAL : 0;
-	mutex_unlock(&eng->lock);
-	if (ret)
-		return ret;
+	mutex_lock(&eng->submit_lock);
+	last = eng->seqno;
+	mutex_unlock(&eng->submit_lock);
+	if (!req.seqno || req.seqno > last)
+		return -EINVAL;
 
 	res = &eng->results[req.seqno % SGBUF_RESULTS];
 	spin_lock(&eng->result_lock);
@@ -501,8 +639,9 @@ int sgbuf_engine_wait(struct sgbuf_engine *eng, void __user *uarg,
 
 	if (req.timeout_ns < 0)
 		timeout = MAX_SCHEDULE_TIMEOUT;
-	else
-		timeout = min_t(u64, nsecs_to_jiffies64(req.timeout_ns),
+	else	/* round up: a short timeout still waits */
+		timeout = min_t(u64, nsecs_to_jiffies64(req.timeout_ns +
+							NSEC_PER_SEC / HZ - 1),
 				MAX_SCHEDULE_TIMEOUT - 1);
 	ret = dma_fence_wait_timeout(fence, true, timeout);
 	dma_fence_put(fence);

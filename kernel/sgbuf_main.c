@@ -117,12 +117,14 @@ static int __init sgbuf_init(void)
 		pr_err("cannot register the DMA devices: %d\n", ret);
 		return ret;
 	}
-	sgbuf_engine_debugfs_init();
+	ret = sgbuf_engine_init();
+	if (ret)
+		goto remove_dma;
 
 	ret = misc_register(&sgbuf_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", sgbuf_misc.name, ret);
-		goto remove_dma;
+		goto exit_engine;
 	}
 
 	ret = misc_register(&sgbuf_heap_misc);
@@ -135,8 +137,9 @@ static int __init sgbuf_init(void)
 
 deregister_misc:
 	misc_deregister(&sgbuf_misc);
+exit_engine:
+	sgbuf_engine_exit();
 remove_dma:
-	sgbuf_engine_debugfs_exit();
 	sgbuf_dma_exit();
 	return ret;
 }
@@ -145,7 +148,7 @@ static void __exit sgbuf_exit(void)
 {
 	misc_deregister(&sgbuf_heap_misc);
 	misc_deregister(&sgbuf_misc);
-	sgbuf_engine_debugfs_exit();
+	sgbuf_engine_exit();
 	sgbuf_dma_exit();
 }
 

@@ -149,7 +149,13 @@ struct sgbuf_info {
 /* Bits of struct sgbuf_import.flags */
 /* Attach through the engine's 32-bit DMA-mask device instead of 64-bit. */
 #define SGBUF_IMPORT_DMA32	_BITULL(0)
-#define SGBUF_IMPORT_VALID_FLAGS	(SGBUF_IMPORT_DMA32)
+/*
+ * The engine does no dma_sync of its own around jobs on this import and
+ * relies entirely on the exporter (map, unmap, begin/end_cpu_access): under
+ * swiotlb=force an exporter that misses a sync then shows wrong data.
+ */
+#define SGBUF_IMPORT_NO_SYNC	_BITULL(1)
+#define SGBUF_IMPORT_VALID_FLAGS	(SGBUF_IMPORT_DMA32 | SGBUF_IMPORT_NO_SYNC)
 
 /**
  * struct sgbuf_import - argument of SGBUF_IOCTL_IMPORT
@@ -232,8 +238,10 @@ struct sgbuf_unimport {
  * dma-buf wait for it. A failed job's fence carries its error.
  *
  * Errors: EINVAL (bad op, handles for the op, flags, ranges, pattern,
- * reserved), ENOENT (unknown handle), EBUSY (queue_depth jobs in flight),
- * EFAULT, EMFILE.
+ * reserved, an in_fence_fd that is not a sync_file), ENOENT (unknown
+ * handle), EBUSY (queue_depth jobs in flight), EINTR, ENOMEM, EMFILE,
+ * EFAULT. On EFAULT while writing the reply the job has been submitted
+ * and runs; only its out-fence fd is lost.
  */
 struct sgbuf_submit {
 	__u32 op;
@@ -258,8 +266,8 @@ struct sgbuf_submit {
  * @seqno:	in: a job number returned by SUBMIT on this file
  * @timeout_ns:	in: relative timeout; 0 polls, negative waits forever
  * @status:	out: 0, or the job's negative errno (-EIO from error
- *		injection, -ECANCELED, -ETIMEDOUT for an in-fence that never
- *		signalled)
+ *		injection, -ECANCELED, -ETIMEDOUT for a fence it waited for
+ *		that did not signal in time, or the error of such a fence)
  * @checksum:	out: CHECKSUM jobs: the CRC-32 of the range
  * @flags:	must be zero
  * @reserved:	must be zero
@@ -284,7 +292,7 @@ struct sgbuf_wait {
 /**
  * struct sgbuf_engine_config - argument of SGBUF_IOCTL_ENGINE_CONFIG
  * @bandwidth:	bytes per second the engine moves; 0 = unlimited (default)
- * @latency_ns:	extra time each job takes (default 0)
+ * @latency_ns:	extra time each job takes, at most 10 s (default 0)
  * @queue_depth: jobs in flight before SUBMIT fails with EBUSY,
  *		1..SGBUF_MAX_QUEUE_DEPTH (default 64)
  * @flags:	must be zero
@@ -294,7 +302,9 @@ struct sgbuf_wait {
  * @pad:	must be zero
  * @reserved:	must be zero
  *
- * Applies to jobs that start after the call.
+ * Applies to jobs submitted after the call. The simulated time of one job
+ * (latency plus length / bandwidth) is capped at the job_timeout_ms module
+ * parameter, so that every fence signals in bounded time.
  */
 struct sgbuf_engine_config {
 	__u64 bandwidth;
@@ -317,8 +327,10 @@ struct sgbuf_engine_config {
  * @reserved:	must be zero
  *
  * A fence that userspace signals: the software timeline for tests, usable
- * as any job's in-fence or anywhere a sync_file is accepted. Unsignalled
- * fences are signalled with -ECANCELED when the file is closed.
+ * as any job's in-fence or anywhere a sync_file is accepted. A fence not
+ * signalled within the job_timeout_ms module parameter (default 10 s)
+ * signals with -ETIMEDOUT; unsignalled fences are signalled with
+ * -ECANCELED when the file is closed.
  */
 struct sgbuf_sw_fence {
 	__u64 flags;
