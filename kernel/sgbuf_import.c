@@ -183,8 +183,11 @@ int sgbuf_engine_unimport(struct sgbuf_engine *eng, void __user *uarg,
 	mutex_unlock(&eng->lock);
 	if (!imp)
 		return -ENOENT;
-	/* Jobs that use it hold their own references. */
-	sgbuf_import_put(imp);
+	/*
+	 * Jobs that use it hold their own references; without any, it is
+	 * released before UNIMPORT returns.
+	 */
+	kref_put(&imp->ref, sgbuf_import_release_now);
 	return 0;
 }
 

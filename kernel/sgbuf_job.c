@@ -206,6 +206,9 @@ static void sgbuf_job_run(struct sgbuf_job *job)
 	cookie = dma_fence_begin_signalling();
 
 	err = sgbuf_job_wait_deps(job);
+	/* Closing cancels every job that has not started. */
+	if (!err && READ_ONCE(eng->closing))
+		err = -ECANCELED;
 	if (!err && job->inject_error)
 		err = job->inject_error;
 	if (!err) {
