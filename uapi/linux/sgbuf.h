@@ -9,7 +9,8 @@
  * Conventions (see docs/uapi.md):
  *  - Sizes and pointers are __u64; structs have no implicit padding.
  *  - Every unknown flag bit and every non-zero reserved field is rejected
- *    with -EINVAL. Unknown ioctls fail with -ENOTTY.
+ *    with -EINVAL, and so is a non-zero output field on input. Unknown
+ *    ioctls fail with -ENOTTY.
  *  - Structs are extensible: the kernel accepts a user struct that is
  *    larger than the one it knows only if the extra bytes are zero (else
  *    -E2BIG, as openat2 and clone3 do), and a smaller one only down to the
@@ -160,9 +161,10 @@ struct sgbuf_info {
 /**
  * struct sgbuf_import - argument of SGBUF_IOCTL_IMPORT
  * @fd:		in: any dma-buf fd; borrowed, the caller keeps it
- * @handle:	out: non-zero import handle, valid on this file only
+ * @handle:	out: non-zero import handle, valid on this file only; 0 on
+ *		input
  * @flags:	in: SGBUF_IMPORT_* flags
- * @size:	out: size of the dma-buf in bytes
+ * @size:	out: size of the dma-buf in bytes; 0 on input
  * @reserved:	must be zero
  *
  * The engine attaches the dma-buf to its device, maps it
@@ -224,9 +226,10 @@ struct sgbuf_unimport {
  *		inside their buffers; COPY ranges in one buffer must not overlap.
  * @pattern:	in: FILL: 32-bit pattern, stored little-endian and repeated
  *		from @dst_offset on; the upper 32 bits must be zero. Else 0.
- * @seqno:	out: the job's number on this file's timeline, from 1
+ * @seqno:	out: the job's number on this file's timeline, from 1; 0 on
+ *		input
  * @out_fence_fd: out: with SGBUF_SUBMIT_OUT_FENCE, a new sync_file fd
- *		(O_CLOEXEC) owned by the caller; else unchanged
+ *		(O_CLOEXEC) owned by the caller; else unchanged; 0 on input
  * @pad:	must be zero
  * @reserved:	must be zero
  *
@@ -269,6 +272,8 @@ struct sgbuf_submit {
  *		injection, -ECANCELED, -ETIMEDOUT for a fence it waited for
  *		that did not signal in time, or the error of such a fence)
  * @checksum:	out: CHECKSUM jobs: the CRC-32 of the range
+ *
+ * @status and @checksum must be 0 on input.
  * @flags:	must be zero
  * @reserved:	must be zero
  *
@@ -322,8 +327,9 @@ struct sgbuf_engine_config {
 /**
  * struct sgbuf_sw_fence - argument of SGBUF_IOCTL_SW_FENCE_CREATE
  * @flags:	must be zero
- * @fence_fd:	out: a new sync_file fd (O_CLOEXEC) owned by the caller
- * @id:		out: the fence's id for SGBUF_IOCTL_SW_FENCE_SIGNAL
+ * @fence_fd:	out: a new sync_file fd (O_CLOEXEC) owned by the caller; 0
+ *		on input
+ * @id:		out: the fence's id for SGBUF_IOCTL_SW_FENCE_SIGNAL; 0 on input
  * @reserved:	must be zero
  *
  * A fence that userspace signals: the software timeline for tests, usable
