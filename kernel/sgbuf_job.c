@@ -424,9 +424,18 @@ static int sgbuf_job_collect_deps(struct sgbuf_job *job,
 			kfree(fences);
 			return -ENOMEM;
 		}
-		/* The job owns the references dma_resv_get_fences() took. */
-		for (j = 0; j < count; j++)
-			deps[job->num_deps++] = fences[j];
+		/*
+		 * The job owns the references dma_resv_get_fences() took. Its
+		 * own engine's fences are left out: the queue already orders
+		 * those jobs, and a failed one must not fail later ones
+		 * depending on whether it had signalled by now.
+		 */
+		for (j = 0; j < count; j++) {
+			if (fences[j]->context == job->eng->context)
+				dma_fence_put(fences[j]);
+			else
+				deps[job->num_deps++] = fences[j];
+		}
 		job->deps = deps;
 		kfree(fences);
 	}

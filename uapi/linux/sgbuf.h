@@ -235,7 +235,8 @@ struct sgbuf_unimport {
  *
  * Before it starts, a job waits for the fences already in each buffer's
  * reservation object (a write waits for all, a read for writers) and for
- * the in-fence. Its own fence is added to each buffer's reservation object
+ * the in-fence; jobs of the same file simply run in order, and one's
+ * failure does not fail the next. Its own fence is added to each buffer's reservation object
  * at submit time, with WRITE usage for @dst and READ usage for @src, so
  * poll(), DMA_BUF_IOCTL_SYNC and DMA_BUF_IOCTL_EXPORT_SYNC_FILE on the
  * dma-buf wait for it. A failed job's fence carries its error.
