@@ -15,37 +15,9 @@
 #include <vgem_drm.h>
 
 #include "common.h"
+#include "drivers.h"
 #include "harness.h"
 
-/* Open the first DRM node whose driver is vgem. Returns fd or -ENODEV. */
-static int open_vgem(void)
-{
-	static const char *const fmts[] = { "/dev/dri/card%d",
-					    "/dev/dri/renderD%d" };
-	unsigned int f;
-	int i;
-
-	for (f = 0; f < ARRAY_SIZE(fmts); f++) {
-		for (i = 0; i < 16; i++) {
-			drmVersionPtr v;
-			char path[64];
-			bool vgem;
-			int fd;
-
-			snprintf(path, sizeof(path), fmts[f], f ? 128 + i : i);
-			fd = open(path, O_RDWR | O_CLOEXEC);
-			if (fd < 0)
-				continue;
-			v = drmGetVersion(fd);
-			vgem = v && v->name && !strcmp(v->name, "vgem");
-			drmFreeVersion(v);
-			if (vgem)
-				return fd;
-			close(fd);
-		}
-	}
-	return -ENODEV;
-}
 
 static int gem_close(int drm, uint32_t handle)
 {
@@ -241,36 +213,6 @@ TEST_F(vgem, import_then_close_drm_fd)
 	EXPECT_EQ(self->bufinfo_base, bufinfo_count());
 }
 
-/* vivid: a capture node with DMABUF buffers allocated by sgbuf. */
-static int open_vivid_capture(void)
-{
-	int i;
-
-	for (i = 0; i < 64; i++) {
-		struct v4l2_capability cap;
-		char path[64];
-		__u32 caps;
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/video%d", i);
-		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&cap, 0, sizeof(cap));
-		if (ioctl(fd, VIDIOC_QUERYCAP, &cap)) {
-			close(fd);
-			continue;
-		}
-		caps = cap.capabilities & V4L2_CAP_DEVICE_CAPS ?
-			cap.device_caps : cap.capabilities;
-		if (!strcmp((char *)cap.driver, "vivid") &&
-		    (caps & V4L2_CAP_VIDEO_CAPTURE) &&
-		    (caps & V4L2_CAP_STREAMING))
-			return fd;
-		close(fd);
-	}
-	return -ENODEV;
-}
 
 #define VIVID_BUFS	2
 
