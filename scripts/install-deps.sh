@@ -8,7 +8,7 @@
 set -euo pipefail
 
 PACKAGES=(
-	build-essential bc bison flex libelf-dev kmod cpio xz-utils zstd
+	build-essential perl bc bison flex libelf-dev kmod cpio xz-utils zstd
 	sparse dwarves pkg-config meson ninja-build shellcheck
 	qemu-system-x86 busybox-static
 	linux-image-amd64 linux-headers-amd64
