@@ -12,6 +12,7 @@
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
+#include <linux/uaccess.h>
 
 struct dma_buf;
 struct dma_fence;
@@ -63,6 +64,25 @@ struct sgbuf_attachment {
 	enum dma_data_direction dir;
 	bool mapped;
 };
+
+/**
+ * sgbuf_copy_args() - copy an extensible ioctl argument from userspace
+ * @dst:	the kernel's struct
+ * @ksize:	its size
+ * @src:	the user's struct
+ * @usize:	its size, from the ioctl number
+ * @ver0:	the first published size; smaller is -EINVAL
+ *
+ * Return: 0, -EINVAL, -E2BIG for non-zero bytes past @ksize, or -EFAULT.
+ */
+static inline int sgbuf_copy_args(void *dst, size_t ksize,
+				  const void __user *src, size_t usize,
+				  size_t ver0)
+{
+	if (usize < ver0)
+		return -EINVAL;
+	return copy_struct_from_user(dst, ksize, src, usize);
+}
 
 /* sgbuf_main.c: limits and accounting of all live buffers */
 int sgbuf_account_add(u64 size);

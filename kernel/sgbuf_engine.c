@@ -105,9 +105,8 @@ static int sgbuf_engine_sw_fence_create(struct sgbuf_engine *eng,
 	struct sync_file *sync_file;
 	int fd, ret;
 
-	if (usize < SGBUF_SW_FENCE_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
+	ret = sgbuf_copy_args(&req, sizeof(req), uarg, usize,
+			      SGBUF_SW_FENCE_SIZE_VER0);
 	if (ret)
 		return ret;
 	if (req.flags || req.fence_fd || req.id || req.reserved[0] ||
@@ -182,9 +181,8 @@ static int sgbuf_engine_sw_fence_signal(struct sgbuf_engine *eng,
 	struct sgbuf_sw_entry *entry;
 	int ret;
 
-	if (usize < SGBUF_SW_SIGNAL_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
+	ret = sgbuf_copy_args(&req, sizeof(req), uarg, usize,
+			      SGBUF_SW_SIGNAL_SIZE_VER0);
 	if (ret)
 		return ret;
 	if (req.flags || req.reserved || req.error > 0 ||
@@ -207,9 +205,8 @@ static int sgbuf_engine_configure(struct sgbuf_engine *eng, void __user *uarg,
 	struct sgbuf_engine_config cfg;
 	int ret;
 
-	if (usize < SGBUF_ENGINE_CONFIG_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&cfg, sizeof(cfg), uarg, usize);
+	ret = sgbuf_copy_args(&cfg, sizeof(cfg), uarg, usize,
+			      SGBUF_ENGINE_CONFIG_SIZE_VER0);
 	if (ret)
 		return ret;
 	if (!cfg.queue_depth || cfg.queue_depth > SGBUF_MAX_QUEUE_DEPTH ||
@@ -283,43 +280,36 @@ void sgbuf_engine_destroy(struct sgbuf_engine *eng)
 	kfree(eng);
 }
 
+/* Engine ioctls, matched on number; the direction must match too. */
+static const struct {
+	unsigned int cmd;
+	int (*fn)(struct sgbuf_engine *eng, void __user *uarg,
+		  unsigned int usize);
+} sgbuf_engine_ioctls[] = {
+	{ SGBUF_IOCTL_IMPORT, sgbuf_engine_import },
+	{ SGBUF_IOCTL_UNIMPORT, sgbuf_engine_unimport },
+	{ SGBUF_IOCTL_SUBMIT, sgbuf_engine_submit },
+	{ SGBUF_IOCTL_WAIT, sgbuf_engine_wait },
+	{ SGBUF_IOCTL_ENGINE_CONFIG, sgbuf_engine_configure },
+	{ SGBUF_IOCTL_SW_FENCE_CREATE, sgbuf_engine_sw_fence_create },
+	{ SGBUF_IOCTL_SW_FENCE_SIGNAL, sgbuf_engine_sw_fence_signal },
+};
+
 long sgbuf_engine_ioctl(struct sgbuf_engine *eng, unsigned int cmd,
 			void __user *uarg)
 {
-	unsigned int usize = _IOC_SIZE(cmd);
+	unsigned int i;
 
-	switch (_IOC_NR(cmd)) {
-	case _IOC_NR(SGBUF_IOCTL_IMPORT):
-		if (_IOC_DIR(cmd) != _IOC_DIR(SGBUF_IOCTL_IMPORT))
+	for (i = 0; i < ARRAY_SIZE(sgbuf_engine_ioctls); i++) {
+		unsigned int kcmd = sgbuf_engine_ioctls[i].cmd;
+
+		if (_IOC_NR(cmd) != _IOC_NR(kcmd))
+			continue;
+		if (_IOC_DIR(cmd) != _IOC_DIR(kcmd))
 			return -ENOTTY;
-		return sgbuf_engine_import(eng, uarg, usize);
-	case _IOC_NR(SGBUF_IOCTL_UNIMPORT):
-		if (_IOC_DIR(cmd) != _IOC_DIR(SGBUF_IOCTL_UNIMPORT))
-			return -ENOTTY;
-		return sgbuf_engine_unimport(eng, uarg, usize);
-	case _IOC_NR(SGBUF_IOCTL_SUBMIT):
-		if (_IOC_DIR(cmd) != _IOC_DIR(SGBUF_IOCTL_SUBMIT))
-			return -ENOTTY;
-		return sgbuf_engine_submit(eng, uarg, usize);
-	case _IOC_NR(SGBUF_IOCTL_WAIT):
-		if (_IOC_DIR(cmd) != _IOC_DIR(SGBUF_IOCTL_WAIT))
-			return -ENOTTY;
-		return sgbuf_engine_wait(eng, uarg, usize);
-	case _IOC_NR(SGBUF_IOCTL_ENGINE_CONFIG):
-		if (_IOC_DIR(cmd) != _IOC_DIR(SGBUF_IOCTL_ENGINE_CONFIG))
-			return -ENOTTY;
-		return sgbuf_engine_configure(eng, uarg, usize);
-	case _IOC_NR(SGBUF_IOCTL_SW_FENCE_CREATE):
-		if (_IOC_DIR(cmd) != _IOC_DIR(SGBUF_IOCTL_SW_FENCE_CREATE))
-			return -ENOTTY;
-		return sgbuf_engine_sw_fence_create(eng, uarg, usize);
-	case _IOC_NR(SGBUF_IOCTL_SW_FENCE_SIGNAL):
-		if (_IOC_DIR(cmd) != _IOC_DIR(SGBUF_IOCTL_SW_FENCE_SIGNAL))
-			return -ENOTTY;
-		return sgbuf_engine_sw_fence_signal(eng, uarg, usize);
-	default:
-		return -ENOTTY;
+		return sgbuf_engine_ioctls[i].fn(eng, uarg, _IOC_SIZE(cmd));
 	}
+	return -ENOTTY;
 }
 
 /* ---- debugfs ---- */

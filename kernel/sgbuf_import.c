@@ -85,9 +85,8 @@ int sgbuf_engine_import(struct sgbuf_engine *eng, void __user *uarg,
 	u32 handle;
 	int ret;
 
-	if (usize < SGBUF_IMPORT_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
+	ret = sgbuf_copy_args(&req, sizeof(req), uarg, usize,
+			      SGBUF_IMPORT_SIZE_VER0);
 	if (ret)
 		return ret;
 	if (req.flags & ~SGBUF_IMPORT_VALID_FLAGS || req.handle || req.size ||
@@ -170,9 +169,8 @@ int sgbuf_engine_unimport(struct sgbuf_engine *eng, void __user *uarg,
 	struct sgbuf_import_obj *imp;
 	int ret;
 
-	if (usize < SGBUF_UNIMPORT_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
+	ret = sgbuf_copy_args(&req, sizeof(req), uarg, usize,
+			      SGBUF_UNIMPORT_SIZE_VER0);
 	if (ret)
 		return ret;
 	if (req.flags || req.reserved)

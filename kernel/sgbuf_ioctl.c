@@ -123,13 +123,12 @@ static int sgbuf_ioctl_alloc(void __user *uarg, unsigned int usize)
 	struct dma_buf *dmabuf;
 	int ret, fd;
 
-	if (usize < SGBUF_ALLOC_SIZE_VER0)
-		return -EINVAL;
 	/*
 	 * A newer, larger struct is fine as long as everything we do not
 	 * know is zero; otherwise -E2BIG, like openat2() and clone3().
 	 */
-	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
+	ret = sgbuf_copy_args(&req, sizeof(req), uarg, usize,
+			      SGBUF_ALLOC_SIZE_VER0);
 	if (ret)
 		return ret;
 

@@ -529,9 +529,8 @@ int sgbuf_engine_submit(struct sgbuf_engine *eng, void __user *uarg,
 	int fd = -1;
 	int ret;
 
-	if (usize < SGBUF_SUBMIT_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
+	ret = sgbuf_copy_args(&req, sizeof(req), uarg, usize,
+			      SGBUF_SUBMIT_SIZE_VER0);
 	if (ret)
 		return ret;
 	ret = sgbuf_submit_check(&req);
@@ -627,9 +626,8 @@ int sgbuf_engine_wait(struct sgbuf_engine *eng, void __user *uarg,
 	long timeout, ret;
 	u64 last;
 
-	if (usize < SGBUF_WAIT_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
+	ret = sgbuf_copy_args(&req, sizeof(req), uarg, usize,
+			      SGBUF_WAIT_SIZE_VER0);
 	if (ret)
 		return ret;
 	if (req.status || req.checksum || req.flags || req.reserved[0] ||
