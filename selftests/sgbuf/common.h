@@ -176,6 +176,32 @@ static inline int bufinfo_count(void)
 }
 
 /*
+ * Open bufinfo positioned just after the row of the sgbuf buffer behind
+ * @fd (found by inode). Returns 0 with *@f open, -ENOENT if the buffer is
+ * not listed, or -errno.
+ */
+static inline int bufinfo_open_at(int fd, FILE **f)
+{
+	char line[512];
+	char *col[8];
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	*f = fopen(DMABUF_BUFINFO, "re");
+	if (!*f)
+		return -errno;
+	while (fgets(line, sizeof(line), *f)) {
+		if (bufinfo_split(line, col, ARRAY_SIZE(col)) >= 6 &&
+		    !strcmp(col[4], SGBUF_EXP_NAME) &&
+		    strtoull(col[5], NULL, 10) == (unsigned long long)st.st_ino)
+			return 0;
+	}
+	fclose(*f);
+	return -ENOENT;
+}
+
+/*
  * Number of devices attached to the dma-buf behind @fd, as listed in
  * bufinfo ("Total N devices attached" after the object's line).
  * Returns the count, -ENOENT if the buffer is not listed, or -errno.
@@ -183,35 +209,22 @@ static inline int bufinfo_count(void)
 static inline int bufinfo_attachments(int fd)
 {
 	char line[512];
-	char *col[8];
-	struct stat st;
-	bool found = false;
-	int ret = -ENOENT;
 	FILE *f;
+	int ret;
 
-	if (fstat(fd, &st))
-		return -errno;
-	f = fopen(DMABUF_BUFINFO, "re");
-	if (!f)
-		return -errno;
+	ret = bufinfo_open_at(fd, &f);
+	if (ret)
+		return ret;
+	ret = -EPROTO;	/* object line without an attachment total */
 	while (fgets(line, sizeof(line), f)) {
 		int n;
 
-		if (found) {
-			if (sscanf(line, "Total %d devices attached", &n) == 1) {
-				ret = n;
-				break;
-			}
-			continue;
+		if (sscanf(line, "Total %d devices attached", &n) == 1) {
+			ret = n;
+			break;
 		}
-		if (bufinfo_split(line, col, ARRAY_SIZE(col)) >= 6 &&
-		    !strcmp(col[4], SGBUF_EXP_NAME) &&
-		    strtoull(col[5], NULL, 10) == (unsigned long long)st.st_ino)
-			found = true;
 	}
 	fclose(f);
-	if (found && ret == -ENOENT)
-		return -EPROTO;	/* object line without an attachment total */
 	return ret;
 }
 
@@ -318,15 +331,14 @@ static inline int fdinfo_get(int fd, const char *key, char *val, size_t len)
 	return ret;
 }
 
-/* Read a module parameter (an unsigned decimal number). */
-static inline int param_read(const char *name, unsigned long long *val)
+/* Read one unsigned number from a sysfs/debugfs file. */
+static inline int read_ull_file(const char *path, unsigned long long *val)
 {
-	char path[128], buf[64];
+	char buf[64];
 	ssize_t n;
 	char *end;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", SGBUF_PARAM_DIR, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -343,6 +355,15 @@ static inline int param_read(const char *name, unsigned long long *val)
 	if (errno || end == buf)
 		return -EPROTO;
 	return 0;
+}
+
+/* Read a module parameter (an unsigned decimal number). */
+static inline int param_read(const char *name, unsigned long long *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", SGBUF_PARAM_DIR, name);
+	return read_ull_file(path, val);
 }
 
 /* Write a module parameter and read it back. */

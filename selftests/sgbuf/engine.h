@@ -425,29 +425,6 @@ static inline bool cmdline_has(const char *word)
 	return false;
 }
 
-/* Read one unsigned number from a sysfs/debugfs file. */
-static inline int read_ull_file(const char *path, unsigned long long *val)
-{
-	char buf[64];
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	close(fd);
-	buf[n] = '\0';
-	if (sscanf(buf, "%llu", val) != 1)
-		return -EPROTO;
-	return 0;
-}
-
 /* Free bytes in the swiotlb bounce pool, or -errno. */
 static inline long long swiotlb_free_bytes(void)
 {

@@ -1808,38 +1808,27 @@ TEST_F(engine, unimport_while_job_pending)
 static int bufinfo_attached_names(int fd, char names[][64], int max)
 {
 	char line[512];
-	char *col[8];
-	struct stat st;
-	bool found = false, in_list = false;
-	int n = 0;
+	bool in_list = false;
+	int n = 0, ret;
 	FILE *f;
 
-	if (fstat(fd, &st))
-		return -errno;
-	f = fopen(DMABUF_BUFINFO, "re");
-	if (!f)
-		return -errno;
+	ret = bufinfo_open_at(fd, &f);
+	if (ret)
+		return ret;
 	while (fgets(line, sizeof(line), f)) {
-		if (found) {
-			if (!strncmp(line, "Total ", 6))
-				break;
-			if (strstr(line, "Attached Devices:")) {
-				in_list = true;
-				continue;
-			}
-			if (in_list && line[0] == '\t' && n < max) {
-				line[strcspn(line, "\n")] = '\0';
-				snprintf(names[n++], 64, "%.63s", line + 1);
-			}
+		if (!strncmp(line, "Total ", 6))
+			break;
+		if (strstr(line, "Attached Devices:")) {
+			in_list = true;
 			continue;
 		}
-		if (bufinfo_split(line, col, ARRAY_SIZE(col)) >= 6 &&
-		    !strcmp(col[4], SGBUF_EXP_NAME) &&
-		    strtoull(col[5], NULL, 10) == (unsigned long long)st.st_ino)
-			found = true;
+		if (in_list && line[0] == '\t' && n < max) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(names[n++], 64, "%.63s", line + 1);
+		}
 	}
 	fclose(f);
-	return found ? n : -ENOENT;
+	return n;
 }
 
 TEST_F(engine, dma32_import)
