@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "internal.h"
+
+DMABUF_EXPORT const char *dmabuf_version(void)
+{
+	return DMABUF_VERSION;
+}
