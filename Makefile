@@ -5,24 +5,30 @@
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 KVER ?= $(shell uname -r)
 
-.PHONY: demo help deps modules tests lint check check-harness install \
-	dkms-install clean
+.PHONY: demo help deps modules lib tests lint check check-harness install \
+	install-lib dkms-install clean
 
 help:
 	@echo "sgbuf - scatter-gather dma-buf exporter (see README.md)"
 	@echo
-	@echo "  make demo           (not available yet: arrives with libdmabuf)"
+	@echo "  make demo           the main job: installs missing Debian packages, builds,"
+	@echo "                      boots Debian 6.12 in QEMU, loads sgbuf and runs"
+	@echo "                      'dmabuf pipe' (producer -> DMA consumer -> consumer)"
+	@echo "                      and 'dmabuf list', then prints a short report"
 	@echo "  make check          every test on every kernel: installs missing Debian"
 	@echo "                      packages, runs the static checks, boots Debian 6.1 and"
 	@echo "                      6.12 in QEMU (default, swiotlb=force, intel-iommu) and"
 	@echo "                      runs the selftests; ends with 'N passed, N failed'"
 	@echo "  make deps           install the Debian packages the build and tests need"
 	@echo "  make modules        build sgbuf.ko for both test kernels (W=1 C=1)"
+	@echo "  make lib            build libdmabuf and the dmabuf tool (build/libdmabuf)"
 	@echo "  make tests          build the selftests into build/tests"
 	@echo "  make lint           checkpatch --strict, kernel-doc, uapi header test"
 	@echo "  make check-harness  self-test of the QEMU guest harness"
 	@echo "  make install        build and install sgbuf.ko for KVER (default: running"
 	@echo "                      kernel) and the uapi header; run as root"
+	@echo "  make install-lib    install libdmabuf, its header, pkg-config file, man"
+	@echo "                      pages and the dmabuf tool under /usr/local"
 	@echo "  make dkms-install   register the module with DKMS (needs dkms)"
 	@echo "  make clean          remove build/"
 	@echo
@@ -30,9 +36,7 @@ help:
 	@echo "SGBUF_VARIANTS narrow 'make check' (see scripts/check.sh)."
 
 demo:
-	@echo "make demo: not available yet; it arrives with libdmabuf and the DMA consumer."
-	@echo "Run 'make check' to see sgbuf tested in QEMU guests."
-	@exit 1
+	@scripts/demo.sh
 
 deps:
 	@scripts/install-deps.sh
@@ -40,6 +44,9 @@ deps:
 modules: deps
 	@. selftests/vm/kernels.sh && for k in $$KVER_61 $$KVER_612; do \
 		$(MAKE) -C kernel KVER=$$k W=1 C=1 || exit 1; done
+
+lib: deps
+	@scripts/libdmabuf.sh host >/dev/null
 
 tests: deps
 	@$(MAKE) -C selftests/sgbuf \
@@ -59,6 +66,10 @@ install:
 	$(MAKE) -C kernel KVER=$(KVER) install
 	depmod $(KVER)
 	install -D -m 0644 uapi/linux/sgbuf.h $(DESTDIR)/usr/include/linux/sgbuf.h
+
+install-lib: lib
+	meson install -C build/libdmabuf
+	ldconfig
 
 dkms-install:
 	dkms add $(TOP)

@@ -7,9 +7,12 @@
 #     linux-source-6.12;
 #  2. static checks: checkpatch --strict, kernel-doc, shellcheck, the uapi
 #     header as C90 userspace, the module built with W=1 C=1 for both kernels;
-#  3. self-tests the guest harness (exit codes, timeouts, splat detection);
-#  4. builds the selftests, then boots each kernel in each variant
-#     (default, swiotlb=force, intel-iommu) and runs the guest suite.
+#  3. libdmabuf: builds it with -Werror, runs its unit tests plain, under
+#     ASan/UBSan and under valgrind, builds its static guest programs;
+#  4. self-tests the guest harness (exit codes, timeouts, splat detection);
+#  5. builds the selftests, then boots each kernel in each variant
+#     (default, swiotlb=force, intel-iommu) and runs the guest suite,
+#     libdmabuf's guest tests and the dmabuf tool's test included.
 #
 # Every check is counted; the run ends with a kernel x variant table and
 # a plain "N passed, N failed" line. Exit status 0 only if nothing failed.
@@ -102,6 +105,75 @@ summary() {
 
 [ "${SGBUF_STATIC_ONLY:-0}" = 1 ] && summary
 
+# meson_tests DIR LABEL [meson test args]: one check per unit test of a
+# libdmabuf build tree.
+meson_tests() {
+	local dir=$1 label=$2 n=0 name res st
+	shift 2
+	meson test -C "$dir" --logbase "$label" --print-errorlogs "$@" \
+		>"$out/libdmabuf-$label.log" 2>&1
+	while IFS=$'\t' read -r name res; do
+		n=$((n + 1))
+		case $res in
+		SKIP)
+			skipped=$((skipped + 1))
+			printf 'ok - libdmabuf %s: %s # SKIP\n' "$label" "$name"
+			continue
+			;;
+		OK) st=0 ;;
+		*) st=1 ;;
+		esac
+		result $st "libdmabuf $label: $name ($res)" "$out/libdmabuf-$label.log"
+	done < <(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    print(t["name"] + "\t" + t["result"])' "$dir/meson-logs/$label.json" 2>/dev/null)
+	[ "$n" -gt 0 ]
+	result $? "libdmabuf $label: $n unit tests ran" "$out/libdmabuf-$label.log"
+}
+
+note "libdmabuf"
+log=$out/libdmabuf-build.log
+libdir=$(scripts/libdmabuf.sh host 2>"$log")
+result $? "libdmabuf and dmabuf build with -Wall -Wextra -Werror" "$log"
+[ -n "$libdir" ] && meson_tests "$libdir" unit
+
+# What `make install-lib` installs, staged: pkg-config finds the library,
+# a program builds against it and runs, the man pages are there.
+log=$out/libdmabuf-install.log
+stage=$top/build/stage
+rm -rf "$stage"
+(
+	set -e
+	meson install -C "$libdir" --destdir "$stage"
+	pcdir=$(dirname "$(find "$stage" -name dmabuf.pc)")
+	flags=$(PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=$pcdir \
+		pkg-config --cflags --libs dmabuf)
+	echo "pkg-config --cflags --libs dmabuf: $flags"
+	printf '%s\n' '#include <dmabuf/dmabuf.h>' '#include <stdio.h>' \
+		'int main(void) { return puts(dmabuf_version()) < 0; }' \
+		>"$stage/pkgtest.c"
+	# shellcheck disable=SC2086 # flags are words
+	gcc -Wall -Wextra -Werror "$stage/pkgtest.c" $flags -o "$stage/pkgtest"
+	libpath=$(echo "$flags" | tr ' ' '\n' | sed -n 's/^-L//p')
+	LD_LIBRARY_PATH=$libpath "$stage/pkgtest" | grep -qx "$(cat VERSION)"
+	find "$stage" -path '*/man1/dmabuf.1*' | grep -q .
+	find "$stage" -path '*/man3/dmabuf_*.3*' | grep -q .
+) >"$log" 2>&1
+result $? "libdmabuf installs; pkg-config, a client build and man pages work" "$log"
+log=$out/libdmabuf-san-build.log
+sandir=$(scripts/libdmabuf.sh san 2>"$log")
+result $? "libdmabuf builds with ASan and UBSan" "$log"
+[ -n "$sandir" ] && ASAN_OPTIONS=detect_leaks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson_tests "$sandir" asan-ubsan
+[ -n "$libdir" ] && meson_tests "$libdir" valgrind --timeout-multiplier 10 \
+	--wrap "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect"
+log=$out/libdmabuf-static-build.log
+staticdir=$(scripts/libdmabuf.sh static 2>"$log")
+result $? "libdmabuf: static tool and guest tests build" "$log"
+
 note "guest harness self-test"
 log=$out/harness.log
 # shellcheck disable=SC2086 # one word per kernel
@@ -114,6 +186,12 @@ make -s -C selftests/sgbuf KSFT_DIR="$ksrc/tools/testing/selftests" \
 	OUT="$top/build/tests" >"$log" 2>&1
 result $? "selftests build with -Wall -Wextra -Werror" "$log"
 cp selftests/guest/run-suite.sh build/tests/
+# libdmabuf's guest tests and the dmabuf tool (run-suite.sh runs them).
+if [ -n "${staticdir:-}" ]; then
+	mkdir -p build/tests/libdmabuf
+	cp "$staticdir"/tests/guest/libdmabuf_*_test "$staticdir"/tools/dmabuf \
+		libdmabuf/tools/guest-tool-test.sh build/tests/libdmabuf/ 2>/dev/null
+fi
 
 for k in $kernels; do
 	ko=build/kmod/$k/kernel/sgbuf.ko

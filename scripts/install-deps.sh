@@ -14,7 +14,7 @@ PACKAGES=(
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.12
-	libdrm-dev
+	libdrm-dev scdoc valgrind python3
 )
 
 missing=()

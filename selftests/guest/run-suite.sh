@@ -9,7 +9,7 @@ BUFINFO=/sys/kernel/debug/dma_buf/bufinfo
 # sgbuf_engine_test ends with the test that tries to unload the module while
 # a fence pins it: keep it the last program.
 TESTS="sgbuf_alloc_test sgbuf_mmap_test sgbuf_sync_test sgbuf_heap_test
-sgbuf_import_test sgbuf_engine_xexp_test sgbuf_engine_test"
+sgbuf_import_test sgbuf_engine_xexp_test libdmabuf sgbuf_engine_test"
 
 # Buffers exported by sgbuf: bufinfo rows whose exp_name column is sgbuf.
 sgbuf_buffers() {
@@ -27,8 +27,38 @@ result() {
 echo "# kernel $(uname -r), cmdline: $(cat /proc/cmdline)"
 baseline=$(sgbuf_buffers)
 
+# libdmabuf's guest tests (TAP) and the dmabuf tool's test script, from
+# /tests/libdmabuf.
+run_libdmabuf() {
+	n=0
+	for t in /tests/libdmabuf/libdmabuf_*_test; do
+		[ -x "$t" ] || continue
+		n=$((n + 1))
+		echo "# ---- ${t##*/}"
+		"$t"
+		rc=$?
+		[ $rc -eq 0 ]
+		result $? "${t##*/} exited with status $rc"
+	done
+	[ $n -gt 0 ]
+	result $? "libdmabuf guest tests present ($n programs)"
+	echo "# ---- dmabuf tool"
+	if [ -f /tests/libdmabuf/guest-tool-test.sh ]; then
+		PATH=/tests/libdmabuf:$PATH sh /tests/libdmabuf/guest-tool-test.sh
+		rc=$?
+		[ $rc -eq 0 ]
+		result $? "guest-tool-test.sh exited with status $rc"
+	else
+		result 1 "guest-tool-test.sh is missing"
+	fi
+}
+
 cd /tests || exit 1
 for t in $TESTS; do
+	if [ "$t" = libdmabuf ]; then
+		run_libdmabuf
+		continue
+	fi
 	if [ ! -x "./$t" ]; then
 		result 1 "$t is missing"
 		continue
