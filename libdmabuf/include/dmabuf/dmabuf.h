@@ -387,11 +387,15 @@ int dmabuf_engine_unimport(struct dmabuf_engine *engine, uint32_t handle);
  * @DMABUF_JOB_FILL: dst range = repeated 32-bit little-endian pattern
  * @DMABUF_JOB_COPY: src range -> dst range
  * @DMABUF_JOB_CHECKSUM: CRC-32 (zlib's crc32()) of the src range
+ * @DMABUF_JOB_CHECKSUM64: sgbuf's 64-bit checksum of the src range (see
+ *	SGBUF_JOB_CHECKSUM64 in <linux/sgbuf.h>); modules before ABI 3
+ *	reject it with -EINVAL
  */
 enum dmabuf_job_op {
 	DMABUF_JOB_FILL = 1,
 	DMABUF_JOB_COPY = 2,
 	DMABUF_JOB_CHECKSUM = 3,
+	DMABUF_JOB_CHECKSUM64 = 4,
 };
 
 /**
@@ -441,7 +445,8 @@ int dmabuf_engine_submit(struct dmabuf_engine *engine,
  * @seqno:	from dmabuf_engine_submit()
  * @timeout_ms:	milliseconds; 0 polls, negative waits forever
  * @checksum:	checksum jobs: receives the result (the CRC-32 for
- *		DMABUF_JOB_CHECKSUM); may be NULL
+ *		DMABUF_JOB_CHECKSUM, the 64-bit sum for DMABUF_JOB_CHECKSUM64);
+ *		may be NULL
  *
  * Return: 0 if the job succeeded, its negative error if it failed (-EIO,
  * -ECANCELED, -ETIMEDOUT, ...), -ETIME if it is not done within the
@@ -648,11 +653,12 @@ int dmabuf_channel_fd(const struct dmabuf_channel *ch);
 /**
  * dmabuf_channel_add_buffer() - producer: put a buffer in the pool
  * @ch:		a producer channel
- * @buf_fd:	a dma-buf fd (borrowed: the channel keeps a duplicate)
+ * @buf_fd:	a dma-buf (or any fd with a size, e.g. a memfd for tests)
+ *		(borrowed: the channel keeps a duplicate)
  * @id:		receives the buffer's slot
  *
- * Return: 0, -ENOSPC if the pool is full, -EINVAL if @buf_fd is not a
- * dma-buf, or a negative errno.
+ * Return: 0, -ENOSPC if the pool is full, -EINVAL if @buf_fd has no size
+ * (not a dma-buf, memfd or file), or a negative errno.
  */
 int dmabuf_channel_add_buffer(struct dmabuf_channel *ch, int buf_fd,
 			      uint32_t *id);
