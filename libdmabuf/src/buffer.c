@@ -1,58 +1,322 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Placeholder: returns -ENOSYS until implemented. */
-#include "internal.h"
+/*
+ * Operations on any dma-buf fd: information, names, CPU mappings, CPU
+ * access bracketing, implicit-sync fences.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <linux/dma-buf.h>
+#include <linux/sgbuf.h>
+
+#include "core.h"
+
+/* The value of line "key:\t..." of fdinfo text @buf, and its length. */
+static const char *fdinfo_field(const char *buf, const char *key,
+				size_t *len)
+{
+	size_t klen = strlen(key);
+	const char *p = buf;
+
+	while (p && *p) {
+		if (!strncmp(p, key, klen) && p[klen] == ':') {
+			p += klen + 1;
+			if (*p == '\t')
+				p++;
+			*len = strcspn(p, "\n");
+			return p;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+static int read_fdinfo(int fd, char *buf, size_t len)
+{
+	char path[48];
+	size_t got = 0;
+	ssize_t n;
+	int pfd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	pfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pfd < 0)
+		return dmabuf_neg_errno();
+	while (got < len - 1) {
+		n = read(pfd, buf + got, len - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			ret = dmabuf_neg_errno();
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(pfd);
+	buf[got] = '\0';
+	return ret;
+}
+
+static void copy_field(char *dst, size_t size, const char *src, size_t len)
+{
+	if (len >= size)
+		len = size - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
 
 DMABUF_EXPORT int dmabuf_get_info(int fd, struct dmabuf_info *info)
 {
-	return -ENOSYS;
+	const char *size, *count, *exp, *name;
+	size_t size_len, count_len, exp_len, name_len = 0;
+	struct dmabuf_info out;
+	char buf[2048];
+	struct stat st;
+	int ret;
+
+	if (!info)
+		return -EINVAL;
+	ret = dmabuf_check_fd(fd);
+	if (ret)
+		return ret;
+	if (fstat(fd, &st))
+		return dmabuf_neg_errno();
+	ret = read_fdinfo(fd, buf, sizeof(buf));
+	if (ret)
+		return ret == -ENOENT ? -EBADF : ret;
+
+	size = fdinfo_field(buf, "size", &size_len);
+	count = fdinfo_field(buf, "count", &count_len);
+	exp = fdinfo_field(buf, "exp_name", &exp_len);
+	name = fdinfo_field(buf, "name", &name_len);
+	if (!size || !count || !exp)
+		return -EINVAL;
+
+	memset(&out, 0, sizeof(out));
+	out.size = strtoull(size, NULL, 10);
+	out.count = strtoll(count, NULL, 10);
+	out.inode = st.st_ino;
+	copy_field(out.exporter, sizeof(out.exporter), exp, exp_len);
+	if (name)
+		copy_field(out.name, sizeof(out.name), name, name_len);
+	*info = out;
+	return 0;
 }
 
 DMABUF_EXPORT int dmabuf_set_name(int fd, const char *name)
 {
-	return -ENOSYS;
+	int ret;
+
+	if (!name || !dmabuf_name_valid(name))
+		return -EINVAL;
+	ret = dmabuf_check_fd(fd);
+	if (ret)
+		return ret;
+	return dmabuf_ioctl(fd, DMA_BUF_SET_NAME, (void *)name);
 }
 
 DMABUF_EXPORT int dmabuf_get_name(int fd, char *name, size_t len)
 {
-	return -ENOSYS;
+	struct dmabuf_info info;
+	int ret;
+
+	if (!name || !len)
+		return -EINVAL;
+	ret = dmabuf_get_info(fd, &info);
+	if (ret)
+		return ret;
+	if (strlen(info.name) >= len)
+		return -ERANGE;
+	strcpy(name, info.name);
+	return 0;
 }
 
-DMABUF_EXPORT int dmabuf_map(int fd, uint32_t access, void **addr, size_t *size)
+/* The size of dma-buf @fd (lseek to the end does not move the offset). */
+static int64_t buf_size(int fd)
 {
-	return -ENOSYS;
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	return end < 0 ? dmabuf_neg_errno() : (int64_t)end;
+}
+
+DMABUF_EXPORT int dmabuf_map(int fd, uint32_t access, void **addr,
+			     size_t *size)
+{
+	int prot = 0;
+	int64_t len;
+	void *p;
+	int ret;
+
+	if (!addr || !dmabuf_access_valid(access))
+		return -EINVAL;
+	ret = dmabuf_check_fd(fd);
+	if (ret)
+		return ret;
+	len = buf_size(fd);
+	if (len < 0)
+		return (int)len;
+	if (len == 0 || (uint64_t)len > SIZE_MAX)
+		return -EFBIG;
+	if (access & DMABUF_READ)
+		prot |= PROT_READ;
+	if (access & DMABUF_WRITE)
+		prot |= PROT_WRITE;
+	p = mmap(NULL, (size_t)len, prot, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return dmabuf_neg_errno();
+	*addr = p;
+	if (size)
+		*size = (size_t)len;
+	return 0;
 }
 
 DMABUF_EXPORT int dmabuf_unmap(void *addr, size_t size)
 {
-	return -ENOSYS;
+	if (!addr || !size)
+		return -EINVAL;
+	return munmap(addr, size) ? dmabuf_neg_errno() : 0;
+}
+
+/* DMA_BUF_IOCTL_SYNC flags for @access: the values coincide, by design. */
+static uint64_t sync_flags(int begin, uint32_t access)
+{
+	uint64_t flags = begin ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END;
+
+	if (access & DMABUF_READ)
+		flags |= DMA_BUF_SYNC_READ;
+	if (access & DMABUF_WRITE)
+		flags |= DMA_BUF_SYNC_WRITE;
+	return flags;
+}
+
+static int sync_whole(int fd, int begin, uint32_t access)
+{
+	struct dma_buf_sync sync = { .flags = sync_flags(begin, access) };
+	int ret;
+
+	if (!dmabuf_access_valid(access))
+		return -EINVAL;
+	ret = dmabuf_check_fd(fd);
+	if (ret)
+		return ret;
+	return dmabuf_ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync);
 }
 
 DMABUF_EXPORT int dmabuf_sync_begin(int fd, uint32_t access)
 {
-	return -ENOSYS;
+	return sync_whole(fd, 1, access);
 }
 
 DMABUF_EXPORT int dmabuf_sync_end(int fd, uint32_t access)
 {
-	return -ENOSYS;
+	return sync_whole(fd, 0, access);
 }
 
-DMABUF_EXPORT int dmabuf_sync_range(int fd, int begin, uint32_t access, uint64_t offset, uint64_t length)
+/*
+ * SGBUF_IOCTL_SYNC_RANGE through a /dev/sgbuf fd of our own (the library
+ * keeps no global state). -EOPNOTSUPP when the range cannot be synced
+ * alone: no sgbuf, a module or header without the ioctl, a foreign buffer.
+ */
+static int sync_range_sgbuf(int fd, int begin, uint32_t access,
+			    uint64_t offset, uint64_t length)
 {
-	return -ENOSYS;
+#ifdef SGBUF_IOCTL_SYNC_RANGE
+	struct sgbuf_sync_range req;
+	int dev, ret;
+
+	dev = open("/dev/sgbuf", O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		return -EOPNOTSUPP;
+	memset(&req, 0, sizeof(req));
+	req.fd = fd;
+	req.flags = (begin ? SGBUF_SYNC_START : SGBUF_SYNC_END) |
+		    (access & DMABUF_READ ? SGBUF_SYNC_READ : 0) |
+		    (access & DMABUF_WRITE ? SGBUF_SYNC_WRITE : 0);
+	req.offset = offset;
+	req.length = length;
+	ret = dmabuf_ioctl(dev, SGBUF_IOCTL_SYNC_RANGE, &req);
+	close(dev);
+	if (ret == -ENOTTY || ret == -ENOENT)
+		ret = -EOPNOTSUPP;
+	return ret;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
+DMABUF_EXPORT int dmabuf_sync_range(int fd, int begin, uint32_t access,
+				    uint64_t offset, uint64_t length)
+{
+	int64_t size;
+	int ret;
+
+	if (!dmabuf_access_valid(access) || !length)
+		return -EINVAL;
+	ret = dmabuf_check_fd(fd);
+	if (ret)
+		return ret;
+	size = buf_size(fd);
+	if (size < 0)
+		return (int)size;
+	if (offset > (uint64_t)size || length > (uint64_t)size - offset)
+		return -EINVAL;
+	ret = sync_range_sgbuf(fd, begin, access, offset, length);
+	if (ret != -EOPNOTSUPP)
+		return ret;
+	return sync_whole(fd, begin, access);
 }
 
 DMABUF_EXPORT int dmabuf_wait(int fd, uint32_t access, int timeout_ms)
 {
-	return -ENOSYS;
+	int ret;
+
+	if (!dmabuf_access_valid(access))
+		return -EINVAL;
+	ret = dmabuf_check_fd(fd);
+	if (ret)
+		return ret;
+	/* the dma-buf's poll: POLLIN once writers are done, POLLOUT all */
+	return dmabuf_poll(fd, access & DMABUF_WRITE ? POLLOUT : POLLIN,
+			   timeout_ms);
 }
 
 DMABUF_EXPORT int dmabuf_export_sync_file(int fd, uint32_t access)
 {
-	return -ENOSYS;
+	struct dma_buf_export_sync_file req;
+	int ret;
+
+	if (!dmabuf_access_valid(access))
+		return -EINVAL;
+	ret = dmabuf_check_fd(fd);
+	if (ret)
+		return ret;
+	memset(&req, 0, sizeof(req));
+	req.flags = (uint32_t)sync_flags(1, access);
+	ret = dmabuf_ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &req);
+	return ret ? ret : req.fd;
 }
 
-DMABUF_EXPORT int dmabuf_import_sync_file(int fd, uint32_t access, int sync_fd)
+DMABUF_EXPORT int dmabuf_import_sync_file(int fd, uint32_t access,
+					  int sync_fd)
 {
-	return -ENOSYS;
+	struct dma_buf_import_sync_file req;
+	int ret;
+
+	if (!dmabuf_access_valid(access))
+		return -EINVAL;
+	ret = dmabuf_check_fd(fd);
+	if (ret)
+		return ret;
+	if (sync_fd < 0 || fcntl(sync_fd, F_GETFD) < 0)
+		return -EBADF;
+	memset(&req, 0, sizeof(req));
+	req.flags = (uint32_t)sync_flags(1, access);
+	req.fd = sync_fd;
+	return dmabuf_ioctl(fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &req);
 }
