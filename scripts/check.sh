@@ -159,7 +159,7 @@ rm -rf "$stage"
 	libpath=$(echo "$flags" | tr ' ' '\n' | sed -n 's/^-L//p')
 	LD_LIBRARY_PATH=$libpath "$stage/pkgtest" | grep -qx "$(cat VERSION)"
 	find "$stage" -path '*/man1/dmabuf.1*' | grep -q .
-	find "$stage" -path '*/man3/dmabuf_*.3*' | grep -q .
+	find "$stage" -path '*/man3/libdmabuf.3*' | grep -q .
 ) >"$log" 2>&1
 result $? "libdmabuf installs; pkg-config, a client build and man pages work" "$log"
 log=$out/libdmabuf-san-build.log

@@ -3,21 +3,9 @@
  * libdmabuf - allocate, map, synchronise and share dma-buf buffers, and
  * drive sgbuf's simulated DMA consumer.
  *
- * Conventions, for every function in this header:
- *  - A function that can fail returns a negative errno on failure (never
- *    a bare -1) and 0, or a documented non-negative value, on success.
- *    On failure nothing is changed, no output is written and no fd is
- *    left open.
- *  - Every fd argument or result says whether it is *borrowed* (the
- *    caller keeps ownership and must keep it open for the duration of the
- *    call only) or *owned* (ownership passes: to the caller for results,
- *    to the library for arguments marked so). Every fd the library opens
- *    has O_CLOEXEC.
- *  - EINTR and EAGAIN from the kernel are retried inside the library;
- *    timeouts are reported as -ETIME.
- *  - Objects (allocators, engines, channels) are not locked: one object
- *    must not be used by two threads at once, but different objects may
- *    be used concurrently. There is no global state.
+ * The rules every function follows (errors, fd ownership, threads) are in
+ * "DOC: conventions" below; docs/libdmabuf.md is the overview and
+ * docs/channel.md the channel's protocol.
  */
 #ifndef DMABUF_DMABUF_H
 #define DMABUF_DMABUF_H
@@ -29,6 +17,25 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/**
+ * DOC: conventions
+ *
+ * Errors: a function that can fail returns a negative errno on failure
+ * (never a bare -1) and 0, or a documented non-negative value, on success.
+ * On failure nothing is changed, no output is written and no fd is left
+ * open. Timeouts are reported as -ETIME; EINTR and EAGAIN are retried
+ * inside the library.
+ *
+ * File descriptors: every fd argument or result is documented as
+ * *borrowed* (the caller keeps ownership) or *owned* (ownership passes).
+ * Every fd the library opens or receives has O_CLOEXEC. No function
+ * raises SIGPIPE.
+ *
+ * Threads: there is no global state. One object (allocator, engine,
+ * channel) must not be used by two threads at once; different objects may
+ * be used concurrently.
+ */
 
 /**
  * dmabuf_version() - version of the library at run time
@@ -315,6 +322,11 @@ int dmabuf_fence_status(int sync_fd);
  * dmabuf_fence_merge() - a sync_file that signals when both have
  * @a:		a sync_file fd (borrowed)
  * @b:		a sync_file fd (borrowed)
+ *
+ * When both hold fences of one timeline (e.g. two jobs of one engine), the
+ * kernel keeps only the later one, so the earlier one's error is not seen
+ * in the merged fence: wait for such fences separately if their errors
+ * matter.
  *
  * Return: a new sync_file fd, **owned** by the caller, or a negative errno.
  */

@@ -42,6 +42,8 @@ static int pair(struct dmabuf_channel **p, struct dmabuf_channel **c,
 {
 	int sv[2];
 
+	if (raw)
+		*raw = -1;
 	if (dmabuf_socketpair(sv))
 		return -1;
 	if (p && dmabuf_channel_new(sv[0], PROD, p))
