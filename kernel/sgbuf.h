@@ -98,6 +98,7 @@ void sgbuf_buffer_destroy(struct sgbuf_buffer *buf);
 /* sgbuf_exporter.c */
 struct dma_buf *sgbuf_export(struct sgbuf_buffer *buf, u32 fd_flags,
 			     const char *name);
+int sgbuf_sync_range(struct dma_buf *dmabuf, u64 flags, u64 offset, u64 len);
 
 /* sgbuf_dma.c: the engine's devices and data mover */
 int sgbuf_dma_init(void);
@@ -110,6 +111,8 @@ int sgbuf_dma_copy(struct device *ddev, struct sg_table *dsgt, u64 doffset,
 		   u64 len);
 int sgbuf_dma_crc32(struct device *dev, struct sg_table *sgt, u64 offset,
 		    u64 len, u32 *crc);
+int sgbuf_dma_sum64(struct device *dev, struct sg_table *sgt, u64 offset,
+		    u64 len, u64 *sum);
 
 /* sgbuf_fence.c */
 struct dma_fence *sgbuf_job_fence_alloc(void);

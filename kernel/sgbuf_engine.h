@@ -56,7 +56,7 @@ struct sgbuf_result {
 	u64 seqno;
 	struct dma_fence *fence;
 	int status;
-	u32 checksum;
+	u64 checksum;			/* CRC-32 or checksum64, else 0 */
 };
 
 struct sgbuf_engine {

@@ -13,15 +13,20 @@
  */
 
 #include <linux/dma-buf.h>
+#include <uapi/linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
+
+#include <linux/sgbuf.h>
 
 #include "sgbuf.h"
 
@@ -136,22 +141,104 @@ static void sgbuf_unmap_dma_buf(struct dma_buf_attachment *attach,
 }
 
 /*
- * CPU access brackets. The direction passed by the caller describes the
- * CPU's access; each device mapping is synced in the direction it was
- * mapped with, which is what the DMA API requires and what moves data
- * between a bounce buffer and the pages when swiotlb is in use.
+ * flush/invalidate_kernel_vmap_range() take an int size; a buffer may be
+ * larger than that.
+ */
+static void sgbuf_vmap_sync(void *vaddr, u64 len, bool for_cpu)
+{
+	while (len) {
+		int n = min_t(u64, len, SZ_1G);
+
+		if (for_cpu)
+			invalidate_kernel_vmap_range(vaddr, n);
+		else
+			flush_kernel_vmap_range(vaddr, n);
+		vaddr += n;
+		len -= n;
+	}
+}
+
+static void sgbuf_sync_dma(struct device *dev, dma_addr_t addr, u64 offset,
+			   u64 len, enum dma_data_direction dir, bool for_cpu)
+{
+	if (for_cpu)
+		dma_sync_single_range_for_cpu(dev, addr, offset, len, dir);
+	else
+		dma_sync_single_range_for_device(dev, addr, offset, len, dir);
+}
+
+/*
+ * Sync [offset, offset + len) of a mapped attachment. The whole buffer is
+ * synced as the DMA API prescribes for a scatterlist. A part is synced
+ * piece by piece, each piece inside one DMA segment (where the bus
+ * addresses are contiguous) and inside one entry of the page list (where
+ * the memory is): with an IOMMU, one DMA segment may cover several
+ * entries. The DMA segments cover the buffer in order, as the entries do.
+ */
+static void sgbuf_sync_attachment(struct sgbuf_buffer *buf,
+				  struct sgbuf_attachment *a, u64 offset,
+				  u64 len, bool for_cpu)
+{
+	struct scatterlist *sg, *dsg = a->sgt.sgl;
+	unsigned int dleft = a->sgt.nents;
+	u64 end = offset + len;
+	u64 pos = 0, dpos = 0;	/* where sg and dsg start in the buffer */
+	unsigned int i;
+
+	if (!offset && len == buf->size) {
+		if (for_cpu)
+			dma_sync_sgtable_for_cpu(a->dev, &a->sgt, a->dir);
+		else
+			dma_sync_sgtable_for_device(a->dev, &a->sgt, a->dir);
+		return;
+	}
+
+	for_each_sgtable_sg(&a->sgt, sg, i) {
+		u64 from = max(offset, pos);
+		u64 to = min(end, pos + sg->length);
+
+		pos += sg->length;
+		while (from < to) {
+			u64 n;
+
+			while (dleft && from >= dpos + sg_dma_len(dsg)) {
+				dpos += sg_dma_len(dsg);
+				dsg = sg_next(dsg);
+				dleft--;
+			}
+			if (!dleft)	/* cannot happen: the segments cover it */
+				return;
+			n = min(to, dpos + sg_dma_len(dsg)) - from;
+			sgbuf_sync_dma(a->dev, sg_dma_address(dsg), from - dpos,
+				       n, a->dir, for_cpu);
+			from += n;
+		}
+		if (pos >= end)
+			break;
+	}
+}
+
+/*
+ * CPU access brackets, for [offset, offset + len) of the buffer: the whole
+ * of it for DMA_BUF_IOCTL_SYNC and the dma-buf core, a part for
+ * SGBUF_IOCTL_SYNC_RANGE. The direction describes the CPU's access; each
+ * device mapping is synced in the direction it was mapped with, which is
+ * what the DMA API requires and what moves data between a bounce buffer
+ * and the pages when swiotlb is in use.
  *
  * Device writes must be complete before they are synced: the dma-buf core
- * waits for the buffer's fences only after this callback returns, so wait
- * here first. A CPU read waits for device writers, a CPU write for all.
+ * waits for the buffer's fences only after the begin_cpu_access callback
+ * returns, so wait here first. A CPU read waits for device writers, a CPU
+ * write for all.
  *
  * Two devices that both write the buffer through bounce buffers cannot be
  * kept coherent (the DMA API does not support overlapping writable
  * mappings). Attachments are synced oldest first, so the most recently
  * attached device's view wins.
  */
-static int sgbuf_begin_cpu_access(struct dma_buf *dmabuf,
-				  enum dma_data_direction dir)
+static int sgbuf_begin_cpu_range(struct dma_buf *dmabuf,
+				 enum dma_data_direction dir, u64 offset,
+				 u64 len)
 {
 	struct sgbuf_buffer *buf = dmabuf->priv;
 	struct sgbuf_attachment *a;
@@ -166,30 +253,41 @@ static int sgbuf_begin_cpu_access(struct dma_buf *dmabuf,
 	mutex_lock(&buf->lock);
 	list_for_each_entry(a, &buf->attachments, node) {
 		if (a->mapped)
-			dma_sync_sgtable_for_cpu(a->dev, &a->sgt, a->dir);
+			sgbuf_sync_attachment(buf, a, offset, len, true);
 	}
 	/* After the sync: a bounce copy writes through the linear map. */
 	if (buf->vmap_cnt)
-		invalidate_kernel_vmap_range(buf->vaddr, buf->size);
+		sgbuf_vmap_sync(buf->vaddr + offset, len, true);
 	mutex_unlock(&buf->lock);
 	return 0;
 }
 
-static int sgbuf_end_cpu_access(struct dma_buf *dmabuf,
-				enum dma_data_direction dir)
+static int sgbuf_end_cpu_range(struct dma_buf *dmabuf, u64 offset, u64 len)
 {
 	struct sgbuf_buffer *buf = dmabuf->priv;
 	struct sgbuf_attachment *a;
 
 	mutex_lock(&buf->lock);
 	if (buf->vmap_cnt)
-		flush_kernel_vmap_range(buf->vaddr, buf->size);
+		sgbuf_vmap_sync(buf->vaddr + offset, len, false);
 	list_for_each_entry(a, &buf->attachments, node) {
 		if (a->mapped)
-			dma_sync_sgtable_for_device(a->dev, &a->sgt, a->dir);
+			sgbuf_sync_attachment(buf, a, offset, len, false);
 	}
 	mutex_unlock(&buf->lock);
 	return 0;
+}
+
+static int sgbuf_begin_cpu_access(struct dma_buf *dmabuf,
+				  enum dma_data_direction dir)
+{
+	return sgbuf_begin_cpu_range(dmabuf, dir, 0, dmabuf->size);
+}
+
+static int sgbuf_end_cpu_access(struct dma_buf *dmabuf,
+				enum dma_data_direction dir)
+{
+	return sgbuf_end_cpu_range(dmabuf, 0, dmabuf->size);
 }
 
 /*
@@ -340,4 +438,51 @@ struct dma_buf *sgbuf_export(struct sgbuf_buffer *buf, u32 fd_flags,
 		spin_unlock(&dmabuf->name_lock);
 	}
 	return dmabuf;
+}
+
+/* DMA_BUF_SYNC_* and SGBUF_SYNC_* are the same bits. */
+static_assert(SGBUF_SYNC_READ == DMA_BUF_SYNC_READ);
+static_assert(SGBUF_SYNC_WRITE == DMA_BUF_SYNC_WRITE);
+static_assert(SGBUF_SYNC_RW == DMA_BUF_SYNC_RW);
+static_assert(SGBUF_SYNC_START == DMA_BUF_SYNC_START);
+static_assert(SGBUF_SYNC_END == DMA_BUF_SYNC_END);
+static_assert(SGBUF_SYNC_VALID_FLAGS == DMA_BUF_SYNC_VALID_FLAGS_MASK);
+
+/**
+ * sgbuf_sync_range() - DMA_BUF_IOCTL_SYNC restricted to part of a buffer
+ * @dmabuf:	any dma-buf
+ * @flags:	SGBUF_SYNC_* flags, already checked
+ * @offset:	first byte of the range
+ * @len:	bytes in the range, non-zero
+ *
+ * Return: 0; -EOPNOTSUPP if sgbuf did not export @dmabuf; -EINVAL if the
+ * range does not lie inside it; or the error of the interrupted wait for
+ * its fences (-ERESTARTSYS).
+ */
+int sgbuf_sync_range(struct dma_buf *dmabuf, u64 flags, u64 offset, u64 len)
+{
+	enum dma_data_direction dir;
+	u64 end;
+
+	if (dmabuf->ops != &sgbuf_dma_buf_ops)
+		return -EOPNOTSUPP;
+	if (!len || check_add_overflow(offset, len, &end) ||
+	    end > dmabuf->size)
+		return -EINVAL;
+
+	/* As the dma-buf core maps DMA_BUF_SYNC_* to a direction. */
+	switch (flags & SGBUF_SYNC_RW) {
+	case SGBUF_SYNC_READ:
+		dir = DMA_FROM_DEVICE;
+		break;
+	case SGBUF_SYNC_WRITE:
+		dir = DMA_TO_DEVICE;
+		break;
+	default:
+		dir = DMA_BIDIRECTIONAL;
+		break;
+	}
+	if (flags & SGBUF_SYNC_END)
+		return sgbuf_end_cpu_range(dmabuf, offset, len);
+	return sgbuf_begin_cpu_range(dmabuf, dir, offset, len);
 }

@@ -35,6 +35,7 @@ static_assert(sizeof(struct sgbuf_engine_config) ==
 	      SGBUF_ENGINE_CONFIG_SIZE_VER0);
 static_assert(sizeof(struct sgbuf_sw_fence) == SGBUF_SW_FENCE_SIZE_VER0);
 static_assert(sizeof(struct sgbuf_sw_signal) == SGBUF_SW_SIGNAL_SIZE_VER0);
+static_assert(sizeof(struct sgbuf_sync_range) == SGBUF_SYNC_RANGE_SIZE_VER0);
 
 /*
  * Allocate a buffer and reserve an fd for it. On success the caller owns
@@ -150,7 +151,8 @@ static int sgbuf_ioctl_get_info(void __user *uarg, unsigned int usize)
 	struct sgbuf_info info = {
 		.abi_version = SGBUF_ABI_VERSION,
 		.caps = SGBUF_CAP_CONTIGUOUS | SGBUF_CAP_HEAP_NODE |
-			SGBUF_CAP_ENGINE,
+			SGBUF_CAP_ENGINE | SGBUF_CAP_SYNC_RANGE |
+			SGBUF_CAP_CHECKSUM64,
 		.page_size = PAGE_SIZE,
 		.max_buffer_size = sgbuf_max_buffer_size(),
 		.max_contig_size = sgbuf_max_contig_size(),
@@ -168,6 +170,33 @@ static int sgbuf_ioctl_get_info(void __user *uarg, unsigned int usize)
 	    clear_user(uarg + sizeof(info), usize - sizeof(info)))
 		return -EFAULT;
 	return 0;
+}
+
+/*
+ * DMA_BUF_IOCTL_SYNC for part of a buffer. The fd is borrowed: the
+ * dma-buf reference taken here keeps the buffer alive for the call.
+ */
+static int sgbuf_ioctl_sync_range(void __user *uarg, unsigned int usize)
+{
+	struct sgbuf_sync_range req;
+	struct dma_buf *dmabuf;
+	int ret;
+
+	ret = sgbuf_copy_args(&req, sizeof(req), uarg, usize,
+			      SGBUF_SYNC_RANGE_SIZE_VER0);
+	if (ret)
+		return ret;
+	if (req.pad || req.reserved[0] || req.reserved[1])
+		return -EINVAL;
+	if (req.flags & ~SGBUF_SYNC_VALID_FLAGS || !(req.flags & SGBUF_SYNC_RW))
+		return -EINVAL;
+
+	dmabuf = dma_buf_get(req.fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	ret = sgbuf_sync_range(dmabuf, req.flags, req.offset, req.length);
+	dma_buf_put(dmabuf);
+	return ret;
 }
 
 static int sgbuf_open(struct inode *inode, struct file *file)
@@ -204,6 +233,10 @@ static long sgbuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (_IOC_DIR(cmd) != _IOC_DIR(SGBUF_IOCTL_GET_INFO))
 			return -ENOTTY;
 		return sgbuf_ioctl_get_info(uarg, usize);
+	case _IOC_NR(SGBUF_IOCTL_SYNC_RANGE):
+		if (_IOC_DIR(cmd) != _IOC_DIR(SGBUF_IOCTL_SYNC_RANGE))
+			return -ENOTTY;
+		return sgbuf_ioctl_sync_range(uarg, usize);
 	default:
 		return sgbuf_engine_ioctl(file->private_data, cmd, uarg);
 	}

@@ -132,9 +132,10 @@ static void sgbuf_job_sync(struct sgbuf_import_obj *imp, u64 offset, u64 len,
 	}
 }
 
-static int sgbuf_job_move(struct sgbuf_job *job, u32 *checksum)
+static int sgbuf_job_move(struct sgbuf_job *job, u64 *checksum)
 {
 	struct sgbuf_import_obj *src = job->src, *dst = job->dst;
+	u32 crc = 0;
 	int ret;
 
 	if (src)
@@ -154,8 +155,13 @@ static int sgbuf_job_move(struct sgbuf_job *job, u32 *checksum)
 				     src->dev, src->sgt, job->src_offset,
 				     job->length);
 		break;
-	default:
+	case SGBUF_JOB_CHECKSUM:
 		ret = sgbuf_dma_crc32(src->dev, src->sgt, job->src_offset,
+				      job->length, &crc);
+		*checksum = crc;
+		break;
+	default:
+		ret = sgbuf_dma_sum64(src->dev, src->sgt, job->src_offset,
 				      job->length, checksum);
 		break;
 	}
@@ -195,7 +201,7 @@ static void sgbuf_job_run(struct sgbuf_job *job)
 {
 	struct sgbuf_engine *eng = job->eng;
 	struct sgbuf_result *res = &eng->results[job->seqno % SGBUF_RESULTS];
-	u32 checksum = 0;
+	u64 checksum = 0;
 	bool cookie;
 	int err;
 
@@ -230,7 +236,7 @@ static void sgbuf_job_run(struct sgbuf_job *job)
 	spin_lock(&eng->result_lock);
 	if (res->seqno == job->seqno) {
 		res->status = err;
-		res->checksum = checksum;
+		res->checksum = err ? 0 : checksum;
 	}
 	spin_unlock(&eng->result_lock);
 
@@ -284,11 +290,12 @@ static bool sgbuf_range_ok(const struct sgbuf_import_obj *imp, u64 offset,
 static int sgbuf_submit_check(const struct sgbuf_submit *req)
 {
 	bool needs_src = req->op == SGBUF_JOB_COPY ||
-			 req->op == SGBUF_JOB_CHECKSUM;
+			 req->op == SGBUF_JOB_CHECKSUM ||
+			 req->op == SGBUF_JOB_CHECKSUM64;
 	bool needs_dst = req->op == SGBUF_JOB_FILL ||
 			 req->op == SGBUF_JOB_COPY;
 
-	if (req->op < SGBUF_JOB_FILL || req->op > SGBUF_JOB_CHECKSUM)
+	if (req->op < SGBUF_JOB_FILL || req->op > SGBUF_JOB_CHECKSUM64)
 		return -EINVAL;
 	if (!req->src != !needs_src || !req->dst != !needs_dst)
 		return -EINVAL;
@@ -630,8 +637,8 @@ int sgbuf_engine_wait(struct sgbuf_engine *eng, void __user *uarg,
 			      SGBUF_WAIT_SIZE_VER0);
 	if (ret)
 		return ret;
-	if (req.status || req.checksum || req.flags || req.reserved[0] ||
-	    req.reserved[1])
+	if (req.status || req.checksum || req.checksum64 || req.flags ||
+	    req.reserved)
 		return -EINVAL;
 
 	mutex_lock(&eng->submit_lock);
@@ -663,7 +670,8 @@ int sgbuf_engine_wait(struct sgbuf_engine *eng, void __user *uarg,
 	spin_lock(&eng->result_lock);
 	if (res->seqno == req.seqno) {
 		req.status = res->status;
-		req.checksum = res->checksum;
+		req.checksum = lower_32_bits(res->checksum);
+		req.checksum64 = res->checksum;
 	} else {
 		ret = -ENOENT;
 	}

@@ -8,8 +8,8 @@
 BUFINFO=/sys/kernel/debug/dma_buf/bufinfo
 # sgbuf_engine_test ends with the test that tries to unload the module while
 # a fence pins it: keep it the last program.
-TESTS="sgbuf_alloc_test sgbuf_mmap_test sgbuf_sync_test sgbuf_heap_test
-sgbuf_import_test sgbuf_engine_xexp_test libdmabuf sgbuf_engine_test"
+TESTS="sgbuf_alloc_test sgbuf_mmap_test sgbuf_sync_test sgbuf_sync_range_test
+sgbuf_heap_test sgbuf_import_test sgbuf_engine_xexp_test libdmabuf sgbuf_engine_test"
 
 # Buffers exported by sgbuf: bufinfo rows whose exp_name column is sgbuf.
 sgbuf_buffers() {

@@ -34,6 +34,7 @@
 
 #define SZ_4K			(4096ULL)
 #define SZ_64K			(64ULL << 10)
+#define SZ_256K			(256ULL << 10)
 #define SZ_1M			(1ULL << 20)
 #define SZ_4M			(4ULL << 20)
 #define SZ_64M			(64ULL << 20)

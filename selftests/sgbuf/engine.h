@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers for the tests of sgbuf's DMA consumer engine: thin ioctl
- * wrappers, sync_file and poll helpers, a zlib-compatible CRC-32, a model
- * of what FILL does, and a parser for debugfs sgbuf/engines.
+ * wrappers, sync_file and poll helpers, a zlib-compatible CRC-32, the
+ * reference checksum64 of docs/uapi.md, a model of what FILL does, and a
+ * parser for debugfs sgbuf/engines.
  *
  * As in common.h, every helper returns a value >= 0 on success and -errno
  * on failure.
@@ -95,6 +96,13 @@ static inline void job_checksum(struct sgbuf_submit *s, __u32 src,
 	s->length = len;
 }
 
+static inline void job_checksum64(struct sgbuf_submit *s, __u32 src,
+				  unsigned long long off, unsigned long long len)
+{
+	job_checksum(s, src, off, len);
+	s->op = SGBUF_JOB_CHECKSUM64;
+}
+
 /* Add an in-fence to a request built by job_*(). */
 static inline void job_in_fence(struct sgbuf_submit *s, int fence_fd)
 {
@@ -120,6 +128,31 @@ static inline int eng_wait(int eng, unsigned long long seqno,
 		*status = w.status;
 	if (checksum)
 		*checksum = w.checksum;
+	return 0;
+}
+
+/*
+ * SGBUF_IOCTL_WAIT returning the 64-bit result; @status and @checksum64
+ * may be NULL. Returns 0 or -errno, and -EPROTO if the 32-bit checksum is
+ * not the low half of checksum64, as the ABI promises.
+ */
+static inline int eng_wait64(int eng, unsigned long long seqno,
+			     long long timeout_ns, int *status,
+			     __u64 *checksum64)
+{
+	struct sgbuf_wait w;
+
+	memset(&w, 0, sizeof(w));
+	w.seqno = seqno;
+	w.timeout_ns = timeout_ns;
+	if (ioctl(eng, SGBUF_IOCTL_WAIT, &w))
+		return -errno;
+	if (w.checksum != (__u32)w.checksum64)
+		return -EPROTO;
+	if (status)
+		*status = w.status;
+	if (checksum64)
+		*checksum64 = w.checksum64;
 	return 0;
 }
 
@@ -242,6 +275,25 @@ static inline uint32_t crc32_update(uint32_t crc, const void *buf, size_t len)
 static inline uint32_t crc32_buf(const void *buf, size_t len)
 {
 	return crc32_update(0, buf, len);
+}
+
+/* sgbuf checksum64 of len (>= 1) bytes, as SGBUF_JOB_CHECKSUM64. */
+static inline uint64_t sgbuf_checksum64(const void *buf, uint64_t len)
+{
+	const unsigned char *d = buf;
+	uint64_t a = 0, b = 0, w, i;
+	unsigned int k;
+
+	for (i = 0; i < len; i += 8) {
+		w = 0;
+		for (k = 0; k < 8 && i + k < len; k++)
+			w |= (uint64_t)d[i + k] << (8 * k);
+		a += w;
+		b += a;
+	}
+	a += len;
+	b += a;
+	return b ^ (a << 32 | a >> 32);
 }
 
 /* What FILL does: byte k of the range is byte (k % 4) of @pattern (LE). */

@@ -2,7 +2,7 @@
 /*
  * The sgbuf DMA consumer engine on sgbuf buffers: every job type with its
  * data checked against a userspace model (FILL, COPY, CHECKSUM as zlib's
- * crc32()), job order, implicit sync through the buffers' reservation
+ * crc32(), CHECKSUM64 as the reference code of docs/uapi.md), job order, implicit sync through the buffers' reservation
  * objects (poll, DMA_BUF_IOCTL_SYNC, EXPORT/IMPORT_SYNC_FILE), explicit
  * in/out fences, error injection, queue depth, timing knobs, lifetimes
  * (close with jobs in flight, a killed process, UNIMPORT while a job is
@@ -43,7 +43,6 @@ _Static_assert(sizeof(struct sgbuf_sw_signal) == SGBUF_SW_SIGNAL_SIZE_VER0,
 
 /* 4 MiB and three pages: more than the largest buddy block. */
 #define BIG_SIZE	(SZ_4M + 3 * SZ_4K)
-#define SZ_256K		(256ULL << 10)
 
 /* Extensible-struct variants of the engine ioctls (explicit size). */
 #define IOC_SZ(dir, nr, sz)	_IOC((dir), SGBUF_IOC_MAGIC, (nr), (sz))
@@ -370,6 +369,132 @@ TEST_F(engine, checksum_ranges)
 	}
 	/* CHECKSUM reads only. */
 	tbuf_check(_metadata, &b, "after CHECKSUM");
+	tbuf_free(&b);
+}
+
+/*
+ * CHECKSUM64: the test vectors of the uapi header, placed across a page
+ * boundary; the WAIT fields of both checksum jobs (checksum is the low
+ * half of checksum64, which holds a CRC-32 zero-extended); the length
+ * counts (zeroes of different lengths differ); a failed job reports 0.
+ */
+TEST_F(engine, checksum64_known_answer)
+{
+	static const char digits[] = "123456789";
+	struct sgbuf_submit s;
+	__u64 sum = 0, seq;
+	struct tbuf b;
+	int st = 1;
+
+	ASSERT_EQ(0x9c9690eca4aea13bULL, sgbuf_checksum64(digits, 9));
+	ASSERT_EQ(0x0000000100000001ULL, sgbuf_checksum64("", 1));
+	ASSERT_NE(0ULL, self->info_base.caps & SGBUF_CAP_CHECKSUM64);
+
+	tbuf_new(_metadata, self->dev, self->dev, &b, 2 * SZ_4K, 8);
+	ASSERT_EQ(0, dmabuf_sync(b.fd, SYNC_W_START));
+	memcpy(b.map + SZ_4K - 4, digits, 9);
+	memset(b.map + SZ_4K + 5, 0, 64);
+	ASSERT_EQ(0, dmabuf_sync(b.fd, SYNC_W_END));
+
+	job_checksum64(&s, b.handle, SZ_4K - 4, 9);
+	seq = submit_ok(_metadata, self->dev, &s);
+	ASSERT_EQ(0, eng_wait64(self->dev, seq, WAIT_LONG_NS, &st, &sum));
+	EXPECT_EQ(0, st);
+	EXPECT_EQ(0x9c9690eca4aea13bULL, (unsigned long long)sum)
+		TH_LOG("checksum64 of \"123456789\": %#llx", (unsigned long long)sum);
+
+	/* The same bytes as CRC-32: checksum64 holds the CRC. */
+	job_checksum(&s, b.handle, SZ_4K - 4, 9);
+	seq = submit_ok(_metadata, self->dev, &s);
+	ASSERT_EQ(0, eng_wait64(self->dev, seq, WAIT_LONG_NS, &st, &sum));
+	EXPECT_EQ(0xCBF43926ULL, (unsigned long long)sum);
+
+	/* 1, 8 and 64 zero bytes: only the length tells them apart. */
+	job_checksum64(&s, b.handle, SZ_4K + 5, 1);
+	seq = submit_ok(_metadata, self->dev, &s);
+	ASSERT_EQ(0, eng_wait64(self->dev, seq, WAIT_LONG_NS, &st, &sum));
+	EXPECT_EQ(0x0000000100000001ULL, (unsigned long long)sum);
+	job_checksum64(&s, b.handle, SZ_4K + 5, 8);
+	seq = submit_ok(_metadata, self->dev, &s);
+	ASSERT_EQ(0, eng_wait64(self->dev, seq, WAIT_LONG_NS, &st, &sum));
+	EXPECT_EQ(0x0000000800000008ULL, (unsigned long long)sum);
+	job_checksum64(&s, b.handle, SZ_4K + 5, 64);
+	seq = submit_ok(_metadata, self->dev, &s);
+	ASSERT_EQ(0, eng_wait64(self->dev, seq, WAIT_LONG_NS, &st, &sum));
+	EXPECT_EQ(0x0000004000000040ULL, (unsigned long long)sum);
+
+	/* Other jobs report 0, and so does a CHECKSUM64 that failed. */
+	job_fill(&s, b.handle, 0, 1, 0x31);
+	seq = submit_ok(_metadata, self->dev, &s);
+	sum = 1;
+	ASSERT_EQ(0, eng_wait64(self->dev, seq, WAIT_LONG_NS, &st, &sum));
+	EXPECT_EQ(0, st);
+	EXPECT_EQ(0ULL, (unsigned long long)sum);
+	ASSERT_EQ(0, eng_config_simple(self->dev, 64, seq + 1, 0));
+	job_checksum64(&s, b.handle, 0, SZ_4K);
+	seq = submit_ok(_metadata, self->dev, &s);
+	sum = 1;
+	ASSERT_EQ(0, eng_wait64(self->dev, seq, WAIT_LONG_NS, &st, &sum));
+	EXPECT_EQ(-EIO, st);
+	EXPECT_EQ(0ULL, (unsigned long long)sum);
+	tbuf_free(&b);
+}
+
+/*
+ * CHECKSUM64 against the reference code: every offset and length that
+ * makes a word straddle a page, the engine's 256 KiB sections and the
+ * buffer's 1 MiB chunks, and all of a buffer larger than 4 MiB.
+ */
+TEST_F(engine, checksum64_ranges)
+{
+	const struct { unsigned long long off, len; } c[] = {
+		{ 0, BIG_SIZE },
+		{ 1, BIG_SIZE - 1 },
+		{ 4000, 10000 },
+		{ SZ_4K - 3, 8 },
+		{ SZ_4K - 1, 2 },
+		{ SZ_256K - 5, 11 },
+		{ SZ_256K - 4, SZ_256K + 9 },
+		{ SZ_1M - 7, SZ_1M + 14 },
+		{ 3 * SZ_1M + 3, SZ_1M },
+		{ BIG_SIZE - 9, 9 },
+		{ BIG_SIZE - 1, 1 },
+	};
+	__u64 seq[ARRAY_SIZE(c)], sum;
+	struct sgbuf_submit s;
+	unsigned int i, off, len;
+	struct tbuf b;
+	int st;
+
+	tbuf_new(_metadata, self->dev, self->dev, &b, BIG_SIZE, 0x5e64);
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		job_checksum64(&s, b.handle, c[i].off, c[i].len);
+		seq[i] = submit_ok(_metadata, self->dev, &s);
+	}
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		__u64 want = sgbuf_checksum64(b.model + c[i].off, c[i].len);
+
+		sum = 0;
+		st = 1;
+		ASSERT_EQ(0, eng_wait64(self->dev, seq[i], WAIT_LONG_NS, &st, &sum));
+		EXPECT_EQ(0, st);
+		EXPECT_EQ(want, sum) TH_LOG("CHECKSUM64 off %llu len %llu: %#llx, expected %#llx",
+					    c[i].off, c[i].len, (unsigned long long)sum,
+					    (unsigned long long)want);
+	}
+	/* Every alignment and short length, across a page boundary. */
+	for (off = SZ_4K - 12; off < SZ_4K; off++) {
+		for (len = 1; len <= 24; len++) {
+			__u64 want = sgbuf_checksum64(b.model + off, len);
+
+			job_checksum64(&s, b.handle, off, len);
+			submit_ok(_metadata, self->dev, &s);
+			sum = 0;
+			ASSERT_EQ(0, eng_wait64(self->dev, s.seqno, WAIT_LONG_NS, &st, &sum));
+			EXPECT_EQ(want, sum) TH_LOG("CHECKSUM64 off %u len %u", off, len);
+		}
+	}
+	tbuf_check(_metadata, &b, "after CHECKSUM64");
 	tbuf_free(&b);
 }
 
@@ -981,8 +1106,8 @@ TEST_F(engine, failed_job_error_propagation)
 
 /*
  * Output fields must be 0 on input (EINVAL otherwise), and a refused call
- * leaves nothing behind: SUBMIT's seqno and out_fence_fd, WAIT's status and
- * checksum, IMPORT's handle and size, SW_FENCE_CREATE's fence_fd and id.
+ * leaves nothing behind: SUBMIT's seqno and out_fence_fd, WAIT's status,
+ * checksum and checksum64, IMPORT's handle and size, SW_FENCE_CREATE's fence_fd and id.
  */
 TEST_F(engine, output_fields_on_input)
 {
@@ -1031,6 +1156,11 @@ TEST_F(engine, output_fields_on_input)
 	EXPECT_EQ(-EINVAL, ret) TH_LOG("WAIT with checksum %#x on input: %s", w.checksum,
 				       strerror(-ret));
 	w.checksum = 0;
+	ASSERT_NE(0ULL, (unsigned long long)w.checksum64);
+	ret = ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0;
+	EXPECT_EQ(-EINVAL, ret) TH_LOG("WAIT with checksum64 %#llx on input: %s",
+				       (unsigned long long)w.checksum64, strerror(-ret));
+	w.checksum64 = 0;
 	w.status = -5;
 	ret = ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0;
 	EXPECT_EQ(-EINVAL, ret) TH_LOG("WAIT with status -5 on input: %s", strerror(-ret));
@@ -1839,7 +1969,7 @@ TEST_F(engine, dma32_import)
 	struct eng_dbg dbg;
 	struct tbuf a, b;
 	__u32 h32 = 0, csum = 0;
-	__u64 seq, size = 0;
+	__u64 seq, size = 0, sum = 0;
 	int ret;
 
 	/* a: DMA32 import; b: normal import. */
@@ -1886,6 +2016,10 @@ TEST_F(engine, dma32_import)
 	seq = submit_ok(_metadata, self->dev, &s);
 	EXPECT_EQ(0, wait_job(_metadata, self->dev, seq, &csum));
 	EXPECT_EQ(crc32_buf(a.model, BIG_SIZE), csum);
+	job_checksum64(&s, a.handle, 5, BIG_SIZE - 6);
+	seq = submit_ok(_metadata, self->dev, &s);
+	EXPECT_EQ(0, eng_wait64(self->dev, seq, WAIT_LONG_NS, NULL, &sum));
+	EXPECT_EQ(sgbuf_checksum64(a.model + 5, BIG_SIZE - 6), sum);
 	tbuf_check(_metadata, &a, "COPY/FILL into the DMA32 import");
 
 	EXPECT_EQ(0, eng_unimport(self->dev, h32));
@@ -2084,7 +2218,7 @@ TEST_F(engine, submit_bad_input)
 		struct sgbuf_submit s;
 		__u64 tail;
 	} big;
-	struct bad_submit bad[64];
+	struct bad_submit bad[80];
 	unsigned int i, n = 0;
 	int a_fd, b_fd, null, pipefd[2], sw, fds, ret, e2;
 	struct sgbuf_submit s;
@@ -2119,9 +2253,10 @@ TEST_F(engine, submit_bad_input)
 #define F(off, len)	job_fill(&bad[n].s, b, off, len, 0x01020304)
 #define C(so, d, doff, len) job_copy(&bad[n].s, a, so, d, doff, len)
 #define K(off, len)	job_checksum(&bad[n].s, a, off, len)
+#define K64(off, len)	job_checksum64(&bad[n].s, a, off, len)
 
 	BAD("op 0", -EINVAL, F(0, 1); bad[n].s.op = 0);
-	BAD("op 4", -EINVAL, F(0, 1); bad[n].s.op = 4);
+	BAD("op 5", -EINVAL, F(0, 1); bad[n].s.op = 5);
 	BAD("op ~0", -EINVAL, F(0, 1); bad[n].s.op = ~0U);
 	BAD("FILL with src", -EINVAL, F(0, 1); bad[n].s.src = a);
 	BAD("FILL without dst", -EINVAL, F(0, 1); bad[n].s.dst = 0);
@@ -2131,6 +2266,15 @@ TEST_F(engine, submit_bad_input)
 	BAD("CHECKSUM with dst", -EINVAL, K(0, 1); bad[n].s.dst = b);
 	BAD("CHECKSUM without src", -EINVAL, K(0, 1); bad[n].s.src = 0);
 	BAD("CHECKSUM with pattern", -EINVAL, K(0, 1); bad[n].s.pattern = 1);
+	BAD("CHECKSUM64 with dst", -EINVAL, K64(0, 1); bad[n].s.dst = b);
+	BAD("CHECKSUM64 without src", -EINVAL, K64(0, 1); bad[n].s.src = 0);
+	BAD("CHECKSUM64 with pattern", -EINVAL, K64(0, 1); bad[n].s.pattern = 1);
+	BAD("CHECKSUM64 with dst_offset", -EINVAL, K64(0, 1); bad[n].s.dst_offset = 1);
+	BAD("CHECKSUM64 length 0", -EINVAL, K64(0, 0));
+	BAD("CHECKSUM64 past the end", -EINVAL, K64(sz - 7, 8));
+	BAD("CHECKSUM64 offset wraps", -EINVAL, K64(top - 3, 8));
+	BAD("CHECKSUM64 length ~0", -EINVAL, K64(0, top));
+	BAD("CHECKSUM64 unknown handle", -ENOENT, K64(0, 1); bad[n].s.src = a + b + 100);
 	BAD("FILL length 0", -EINVAL, F(0, 0));
 	BAD("COPY length 0", -EINVAL, C(0, b, 0, 0));
 	BAD("CHECKSUM length 0", -EINVAL, K(0, 0));
@@ -2240,6 +2384,7 @@ TEST_F(engine, submit_bad_input)
 #undef F
 #undef C
 #undef K
+#undef K64
 }
 
 TEST_F(engine, wait_bad_input)
@@ -2270,10 +2415,12 @@ TEST_F(engine, wait_bad_input)
 	w.flags = 1ULL << 63;
 	EXPECT_EQ(-EINVAL, ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0);
 	w.flags = 0;
-	w.reserved[0] = 1;
+	w.checksum64 = 1;
 	EXPECT_EQ(-EINVAL, ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0);
-	w.reserved[0] = 0;
-	w.reserved[1] = 1;
+	w.checksum64 = 1ULL << 63;
+	EXPECT_EQ(-EINVAL, ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0);
+	w.checksum64 = 0;
+	w.reserved = 1;
 	EXPECT_EQ(-EINVAL, ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0);
 	EXPECT_EQ(-EFAULT, ioctl(self->dev, SGBUF_IOCTL_WAIT, NULL) ? -errno : 0);
 
@@ -2482,7 +2629,7 @@ TEST_F(engine, debugfs_counters)
 	EXPECT_EQ(-EIO, wait_job(_metadata, self->dev, seq[4], NULL));
 	job_fill(&s, b.handle, 7, 3, 3);
 	seq[5] = submit_ok(_metadata, self->dev, &s);
-	job_checksum(&s, b.handle, 0, SZ_64K);
+	job_checksum64(&s, b.handle, 0, SZ_64K);	/* counted as read too */
 	seq[6] = submit_ok(_metadata, self->dev, &s);
 	for (i = 1; i <= 6; i++) {
 		int st = wait_job(_metadata, self->dev, seq[i], &csum);

@@ -4,7 +4,8 @@
  *  - COPY between every pair of sgbuf, vgem (DRM dumb buffer), vivid (vb2
  *    MMAP buffer exported with VIDIOC_EXPBUF), the system dma-heap and
  *    udmabuf, same-exporter pairs included, with the data written and read
- *    through each exporter's own dma-buf mmap;
+ *    through each exporter's own dma-buf mmap and checked by CHECKSUM and
+ *    CHECKSUM64;
  *  - implicit sync with vgem's fences (DRM_IOCTL_VGEM_FENCE_ATTACH), on a
  *    vgem buffer and on an sgbuf buffer imported into vgem.
  * Exporters a kernel lacks are skipped, saying why.
@@ -331,6 +332,7 @@ TEST_F(xexp, copy_to_every_exporter)
 		const struct eng_dbg_import *imp;
 		__u32 hs = 0, hd = 0, csum = 0;
 		uint8_t *smodel, *dmodel, got = 0;
+		__u64 sum = 0;
 		struct eng_dbg dbg;
 		char exp_name[64];
 		int ret, st;
@@ -380,6 +382,14 @@ TEST_F(xexp, copy_to_every_exporter)
 		EXPECT_EQ(0, st);
 		EXPECT_EQ(crc32_buf(dmodel, dst->size), csum)
 			TH_LOG("%s -> %s: CHECKSUM of the destination is wrong",
+			       xname[s], xname[d]);
+		/* And CHECKSUM64, from an odd offset: words straddle pages. */
+		job_checksum64(&job, hd, 3, dst->size - 3);
+		ASSERT_EQ(0, eng_submit(self->dev, &job));
+		ASSERT_EQ(0, eng_wait64(self->dev, job.seqno, WAIT_LONG_NS, &st, &sum));
+		EXPECT_EQ(0, st);
+		EXPECT_EQ(sgbuf_checksum64(dmodel + 3, dst->size - 3), sum)
+			TH_LOG("%s -> %s: CHECKSUM64 of the destination is wrong",
 			       xname[s], xname[d]);
 
 		/*

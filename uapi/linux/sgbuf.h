@@ -40,8 +40,12 @@
 /** SGBUF_NAME_LEN - size of a buffer name, NUL terminator included */
 #define SGBUF_NAME_LEN		32
 
-/* The ABI revision reported by SGBUF_IOCTL_GET_INFO. */
-#define SGBUF_ABI_VERSION	2
+/*
+ * The ABI revision reported by SGBUF_IOCTL_GET_INFO. 3 added
+ * SGBUF_IOCTL_SYNC_RANGE, SGBUF_JOB_CHECKSUM64 and struct
+ * sgbuf_wait.checksum64; the caps bits tell what a module offers.
+ */
+#define SGBUF_ABI_VERSION	3
 
 /**
  * SGBUF_ALLOC_CONTIGUOUS - allocate one physically contiguous range
@@ -89,6 +93,14 @@ struct sgbuf_alloc {
 #define SGBUF_CAP_CONTIGUOUS	_BITULL(0)	/* SGBUF_ALLOC_CONTIGUOUS works */
 #define SGBUF_CAP_HEAP_NODE	_BITULL(1)	/* /dev/dma_heap/sgbuf exists */
 #define SGBUF_CAP_ENGINE	_BITULL(2)	/* the DMA consumer ioctls exist */
+/**
+ * SGBUF_CAP_SYNC_RANGE - SGBUF_IOCTL_SYNC_RANGE exists (ABI 3)
+ */
+#define SGBUF_CAP_SYNC_RANGE	_BITULL(3)
+/**
+ * SGBUF_CAP_CHECKSUM64 - SGBUF_JOB_CHECKSUM64 exists (ABI 3)
+ */
+#define SGBUF_CAP_CHECKSUM64	_BITULL(4)
 
 /**
  * struct sgbuf_info - argument of SGBUF_IOCTL_GET_INFO (output only)
@@ -131,6 +143,91 @@ struct sgbuf_info {
  * Reports the module's limits and current usage.
  */
 #define SGBUF_IOCTL_GET_INFO	_IOR(SGBUF_IOC_MAGIC, 0x01, struct sgbuf_info)
+
+/*
+ * Flags of struct sgbuf_sync_range: START or END, and READ, WRITE or both.
+ * They have the values of DMA_BUF_SYNC_* in <linux/dma-buf.h>.
+ */
+/**
+ * SGBUF_SYNC_READ - the CPU reads the range (DMA_BUF_SYNC_READ)
+ */
+#define SGBUF_SYNC_READ		_BITULL(0)
+/**
+ * SGBUF_SYNC_WRITE - the CPU writes the range (DMA_BUF_SYNC_WRITE)
+ */
+#define SGBUF_SYNC_WRITE	_BITULL(1)
+/**
+ * SGBUF_SYNC_RW - the CPU reads and writes the range (DMA_BUF_SYNC_RW)
+ */
+#define SGBUF_SYNC_RW		(SGBUF_SYNC_READ | SGBUF_SYNC_WRITE)
+/**
+ * SGBUF_SYNC_START - CPU access begins (DMA_BUF_SYNC_START, 0)
+ */
+#define SGBUF_SYNC_START	0ULL
+/**
+ * SGBUF_SYNC_END - CPU access ends (DMA_BUF_SYNC_END)
+ */
+#define SGBUF_SYNC_END		_BITULL(2)
+/**
+ * SGBUF_SYNC_VALID_FLAGS - every flag bit SGBUF_IOCTL_SYNC_RANGE knows
+ */
+#define SGBUF_SYNC_VALID_FLAGS	(SGBUF_SYNC_RW | SGBUF_SYNC_END)
+
+/**
+ * struct sgbuf_sync_range - argument of SGBUF_IOCTL_SYNC_RANGE
+ * @fd:		in: a dma-buf fd exported by sgbuf; borrowed, the caller
+ *		keeps it
+ * @pad:	must be zero
+ * @flags:	in: SGBUF_SYNC_START or SGBUF_SYNC_END, ORed with
+ *		SGBUF_SYNC_READ, SGBUF_SYNC_WRITE or both (SGBUF_SYNC_RW)
+ * @offset:	in: first byte of the range
+ * @length:	in: bytes in the range; non-zero. The range must lie inside
+ *		the buffer.
+ * @reserved:	must be zero
+ *
+ * DMA_BUF_IOCTL_SYNC restricted to [@offset, @offset + @length), with the
+ * same flags and the same rules otherwise. START first waits for the
+ * buffer's fences (device writers for a CPU read, every fence for a CPU
+ * write; interruptibly), then makes what devices wrote into the range
+ * visible to the CPU. END makes what the CPU wrote into the range visible
+ * to devices. As for the whole buffer, every device mapping is synced,
+ * oldest attachment first, and a kernel mapping (vmap) of the buffer is
+ * invalidated or flushed, but only over the range. Bytes outside it are
+ * not synced: where a device reaches the buffer through bounce buffers
+ * (swiotlb) they keep what the CPU or the device last saw of them.
+ * Unbalanced calls are harmless. Any open file of /dev/sgbuf will do; the
+ * ioctl uses none of its engine state.
+ *
+ * Errors: EBADF (@fd is not an open fd), EOPNOTSUPP (a dma-buf that sgbuf
+ * did not export: use DMA_BUF_IOCTL_SYNC on it instead), EINVAL (@fd is not
+ * a dma-buf; bad flags, @pad or @reserved; @length 0; a range that does
+ * not lie inside the buffer, overflow included), E2BIG (non-zero bytes
+ * past the struct this module knows), EINTR (a signal arrived while
+ * waiting for fences), EFAULT.
+ */
+struct sgbuf_sync_range {
+	__s32 fd;
+	__u32 pad;
+	__u64 flags;
+	__u64 offset;
+	__u64 length;
+	__u64 reserved[2];
+};
+
+/**
+ * SGBUF_SYNC_RANGE_SIZE_VER0 - first published size of the struct
+ */
+#define SGBUF_SYNC_RANGE_SIZE_VER0	48
+
+/**
+ * DOC: SGBUF_IOCTL_SYNC_RANGE
+ *
+ * Begins or ends CPU access to part of an sgbuf dma-buf, as
+ * DMA_BUF_IOCTL_SYNC does for the whole buffer; see &struct
+ * sgbuf_sync_range. Present when SGBUF_CAP_SYNC_RANGE is set.
+ */
+#define SGBUF_IOCTL_SYNC_RANGE	\
+	_IOW(SGBUF_IOC_MAGIC, 0x02, struct sgbuf_sync_range)
 
 /*
  * The simulated DMA consumer (the "engine").
@@ -205,6 +302,38 @@ struct sgbuf_unimport {
 #define SGBUF_JOB_FILL		1	/* dst range = repeated 32-bit pattern */
 #define SGBUF_JOB_COPY		2	/* src range -> dst range */
 #define SGBUF_JOB_CHECKSUM	3	/* CRC-32 (as zlib's crc32()) of src range */
+/**
+ * SGBUF_JOB_CHECKSUM64 - job type: the checksum64 of the src range
+ *
+ * See "sgbuf checksum64" below for its definition. The result is in
+ * struct sgbuf_wait.checksum64. Present when SGBUF_CAP_CHECKSUM64 is set.
+ */
+#define SGBUF_JOB_CHECKSUM64	4
+
+/**
+ * DOC: sgbuf checksum64
+ *
+ * SGBUF_JOB_CHECKSUM64 computes a Fletcher-style 64-bit checksum that
+ * costs little more than reading the data, where CRC-32 is compute-bound.
+ * It detects wrong, missing, stale, reordered or shifted data as a test
+ * needs to, but it is not a CRC and offers no cryptographic strength.
+ *
+ * Over the L bytes d[0] .. d[L - 1] of the range (L >= 1):
+ *
+ *  1. The bytes form N = ceil(L / 8) 64-bit words, each read little-endian:
+ *     w[i] = d[8i] | d[8i + 1] << 8 | ... | d[8i + 7] << 56, where bytes
+ *     past the range (d[L] and on, in the last word only) count as 0.
+ *  2. One more word follows them: w[N] = L.
+ *  3. With a = 0 and b = 0, for i = 0 .. N in order:
+ *     a = a + w[i], then b = b + a, both modulo 2^64.
+ *  4. The result is b XOR (a rotated left by 32 bits), that is
+ *     b ^ (a << 32 | a >> 32).
+ *
+ * Word boundaries count from the start of the range, whatever its offset
+ * in the buffer. docs/uapi.md has a reference implementation in C. Test
+ * vectors: the 9 bytes "123456789" give 0x9c9690eca4aea13b, one zero byte
+ * gives 0x0000000100000001.
+ */
 
 /* Bits of struct sgbuf_submit.flags */
 #define SGBUF_SUBMIT_IN_FENCE	_BITULL(0)	/* wait for in_fence_fd first */
@@ -215,7 +344,8 @@ struct sgbuf_unimport {
 /**
  * struct sgbuf_submit - argument of SGBUF_IOCTL_SUBMIT
  * @op:		in: SGBUF_JOB_*
- * @src:	in: import handle read by COPY and CHECKSUM, else 0
+ * @src:	in: import handle read by COPY, CHECKSUM and CHECKSUM64,
+ *		else 0
  * @dst:	in: import handle written by FILL and COPY, else 0
  * @in_fence_fd: in: sync_file fd to wait for, with SGBUF_SUBMIT_IN_FENCE
  *		(borrowed), else 0
@@ -272,11 +402,16 @@ struct sgbuf_submit {
  * @status:	out: 0, or the job's negative errno (-EIO from error
  *		injection, -ECANCELED, -ETIMEDOUT for a fence it waited for
  *		that did not signal in time, or the error of such a fence)
- * @checksum:	out: CHECKSUM jobs: the CRC-32 of the range
- *
- * @status and @checksum must be 0 on input.
+ * @checksum:	out: the low 32 bits of @checksum64: for CHECKSUM jobs,
+ *		the CRC-32 of the range
  * @flags:	must be zero
+ * @checksum64:	out: CHECKSUM jobs: the CRC-32 of the range (the upper 32
+ *		bits are 0); CHECKSUM64 jobs: the checksum64 of the range;
+ *		other jobs, and failed ones: 0. Added in ABI 3, where it
+ *		replaced the first reserved word: older modules leave it 0.
  * @reserved:	must be zero
+ *
+ * @status, @checksum and @checksum64 must be 0 on input.
  *
  * Errors: ETIME (not done within the timeout), EINTR, EINVAL (seqno 0 or
  * never submitted), ENOENT (the result is no longer kept: only the last
@@ -288,7 +423,8 @@ struct sgbuf_wait {
 	__s32 status;
 	__u32 checksum;
 	__u64 flags;
-	__u64 reserved[2];
+	__u64 checksum64;
+	__u64 reserved;
 };
 
 #define SGBUF_WAIT_SIZE_VER0	48
