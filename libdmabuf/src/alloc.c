@@ -13,7 +13,7 @@
 #include <linux/sgbuf.h>
 #include <linux/udmabuf.h>
 
-#include "core.h"
+#include "internal.h"
 
 #define UDMABUF_LIMIT_PARAM "/sys/module/udmabuf/parameters/size_limit_mb"
 
@@ -60,9 +60,16 @@ static int open_sgbuf(struct dmabuf_allocator *a)
 		a->caps.flags |= DMABUF_CAP_CONTIGUOUS;
 		a->caps.max_contig_size = info.max_contig_size;
 	}
+	if (info.caps & SGBUF_CAP_ENGINE)
+		a->caps.flags |= DMABUF_CAP_ENGINE;
 #ifdef SGBUF_CAP_SYNC_RANGE
 	if (info.caps & SGBUF_CAP_SYNC_RANGE)
 		a->caps.flags |= DMABUF_CAP_SYNC_RANGE;
+#endif
+#ifdef SGBUF_CAP_CHECKSUM64
+	if ((info.caps & SGBUF_CAP_ENGINE) &&
+	    (info.caps & SGBUF_CAP_CHECKSUM64))
+		a->caps.flags |= DMABUF_CAP_CHECKSUM64;
 #endif
 	a->caps.page_size = info.page_size ? info.page_size : page_size();
 	a->caps.max_size = info.max_buffer_size;
@@ -82,7 +89,13 @@ static int open_heap(struct dmabuf_allocator *a, const char *name)
 	a->fd = open_dev(path, O_RDONLY);
 	if (a->fd < 0)
 		return a->fd;
-	a->caps.flags = strstr(name, "uncached") ? 0 : DMABUF_CAP_CACHED;
+	/*
+	 * The kernel does not say whether a heap maps its buffers cached:
+	 * only for the heaps known to (the mainline system heap, sgbuf's)
+	 * is DMABUF_CAP_CACHED set; for others it is unknown, and left clear.
+	 */
+	a->caps.flags = !strcmp(name, "system") || !strcmp(name, "sgbuf") ?
+			DMABUF_CAP_CACHED : 0;
 	a->caps.page_size = page_size();
 	strcpy(a->caps.name, name);
 	return 0;
@@ -98,7 +111,7 @@ static uint64_t udmabuf_limit(void)
 	if (fscanf(f, "%llu", &mb) != 1)
 		mb = 0;
 	fclose(f);
-	return mb << 20;
+	return dmabuf_mib(mb);
 }
 
 static int open_udmabuf(struct dmabuf_allocator *a)
@@ -116,8 +129,8 @@ static int open_udmabuf(struct dmabuf_allocator *a)
 static int open_backend(struct dmabuf_allocator *a,
 			enum dmabuf_backend backend, const char *heap)
 {
-	memset(&a->caps, 0, sizeof(a->caps));
-	a->caps.backend = backend;
+	memset(&a->caps, 0, sizeof(a->caps));	/* reserved words too */
+	a->caps.backend = (uint32_t)backend;
 	switch (backend) {
 	case DMABUF_BACKEND_SGBUF:
 		return open_sgbuf(a);
@@ -222,6 +235,9 @@ static int alloc_udmabuf(struct dmabuf_allocator *a, uint64_t size,
 	struct udmabuf_create req;
 	int memfd, ret;
 
+	/* ftruncate()'s off_t */
+	if (size > INT64_MAX)
+		return -EFBIG;
 	memfd = memfd_create(name ? name : "libdmabuf",
 			     MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	if (memfd < 0)

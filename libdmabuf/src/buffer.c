@@ -13,7 +13,7 @@
 #include <linux/dma-buf.h>
 #include <linux/sgbuf.h>
 
-#include "core.h"
+#include "internal.h"
 
 /* The value of line "key:\t..." of fdinfo text @buf, and its length. */
 static const char *fdinfo_field(const char *buf, const char *key,
@@ -71,13 +71,22 @@ static void copy_field(char *dst, size_t size, const char *src, size_t len)
 	dst[len] = '\0';
 }
 
+/* The size of dma-buf @fd (lseek to the end does not move the offset). */
+static int64_t buf_size(int fd)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	return end < 0 ? dmabuf_neg_errno() : (int64_t)end;
+}
+
 DMABUF_EXPORT int dmabuf_get_info(int fd, struct dmabuf_info *info)
 {
 	const char *size, *count, *exp, *name;
-	size_t size_len, count_len, exp_len, name_len = 0;
+	size_t size_len = 0, count_len = 0, exp_len = 0, name_len = 0;
 	struct dmabuf_info out;
 	char buf[2048];
 	struct stat st;
+	int64_t end;
 	int ret;
 
 	if (!info)
@@ -87,22 +96,29 @@ DMABUF_EXPORT int dmabuf_get_info(int fd, struct dmabuf_info *info)
 		return ret;
 	if (fstat(fd, &st))
 		return dmabuf_neg_errno();
-	ret = read_fdinfo(fd, buf, sizeof(buf));
-	if (ret)
-		return ret == -ENOENT ? -EBADF : ret;
+	/* no /proc: every field the fdinfo would give is unknown */
+	if (read_fdinfo(fd, buf, sizeof(buf)))
+		buf[0] = '\0';
 
 	size = fdinfo_field(buf, "size", &size_len);
 	count = fdinfo_field(buf, "count", &count_len);
 	exp = fdinfo_field(buf, "exp_name", &exp_len);
 	name = fdinfo_field(buf, "name", &name_len);
-	if (!size || !count || !exp)
-		return -EINVAL;
 
-	memset(&out, 0, sizeof(out));
-	out.size = strtoull(size, NULL, 10);
-	out.count = strtoll(count, NULL, 10);
+	memset(&out, 0, sizeof(out));	/* reserved words too */
+	if (size) {
+		out.size = strtoull(size, NULL, 10);
+	} else {
+		/* a kernel whose fdinfo has no size: the dma-buf's lseek */
+		end = buf_size(fd);
+		if (end < 0)
+			return (int)end;
+		out.size = (uint64_t)end;
+	}
+	out.count = count ? strtoll(count, NULL, 10) : -1;
 	out.inode = st.st_ino;
-	copy_field(out.exporter, sizeof(out.exporter), exp, exp_len);
+	if (exp)
+		copy_field(out.exporter, sizeof(out.exporter), exp, exp_len);
 	if (name)
 		copy_field(out.name, sizeof(out.name), name, name_len);
 	*info = out;
@@ -135,14 +151,6 @@ DMABUF_EXPORT int dmabuf_get_name(int fd, char *name, size_t len)
 		return -ERANGE;
 	strcpy(name, info.name);
 	return 0;
-}
-
-/* The size of dma-buf @fd (lseek to the end does not move the offset). */
-static int64_t buf_size(int fd)
-{
-	off_t end = lseek(fd, 0, SEEK_END);
-
-	return end < 0 ? dmabuf_neg_errno() : (int64_t)end;
 }
 
 DMABUF_EXPORT int dmabuf_map(int fd, uint32_t access, void **addr,
@@ -184,7 +192,7 @@ DMABUF_EXPORT int dmabuf_unmap(void *addr, size_t size)
 }
 
 /* DMA_BUF_IOCTL_SYNC flags for @access: the values coincide, by design. */
-static uint64_t sync_flags(int begin, uint32_t access)
+static uint64_t sync_flags(bool begin, uint32_t access)
 {
 	uint64_t flags = begin ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END;
 
@@ -195,7 +203,7 @@ static uint64_t sync_flags(int begin, uint32_t access)
 	return flags;
 }
 
-static int sync_whole(int fd, int begin, uint32_t access)
+static int sync_whole(int fd, bool begin, uint32_t access)
 {
 	struct dma_buf_sync sync = { .flags = sync_flags(begin, access) };
 	int ret;
@@ -210,20 +218,21 @@ static int sync_whole(int fd, int begin, uint32_t access)
 
 DMABUF_EXPORT int dmabuf_sync_begin(int fd, uint32_t access)
 {
-	return sync_whole(fd, 1, access);
+	return sync_whole(fd, true, access);
 }
 
 DMABUF_EXPORT int dmabuf_sync_end(int fd, uint32_t access)
 {
-	return sync_whole(fd, 0, access);
+	return sync_whole(fd, false, access);
 }
 
 /*
  * SGBUF_IOCTL_SYNC_RANGE through a /dev/sgbuf fd of our own (the library
- * keeps no global state). -EOPNOTSUPP when the range cannot be synced
- * alone: no sgbuf, a module or header without the ioctl, a foreign buffer.
+ * keeps no global state, so every call opens and closes one). -EOPNOTSUPP
+ * when the range cannot be synced alone: no sgbuf, a module or header
+ * without the ioctl, a foreign buffer.
  */
-static int sync_range_sgbuf(int fd, int begin, uint32_t access,
+static int sync_range_sgbuf(int fd, bool begin, uint32_t access,
 			    uint64_t offset, uint64_t length)
 {
 #ifdef SGBUF_IOCTL_SYNC_RANGE
@@ -246,17 +255,28 @@ static int sync_range_sgbuf(int fd, int begin, uint32_t access,
 		ret = -EOPNOTSUPP;
 	return ret;
 #else
+	(void)fd;
+	(void)begin;
+	(void)access;
+	(void)offset;
+	(void)length;
 	return -EOPNOTSUPP;
 #endif
 }
 
-DMABUF_EXPORT int dmabuf_sync_range(int fd, int begin, uint32_t access,
-				    uint64_t offset, uint64_t length)
+#define SYNC_RANGE_FLAGS (DMABUF_RW | DMABUF_SYNC_START | DMABUF_SYNC_END)
+
+DMABUF_EXPORT int dmabuf_sync_range(int fd, uint32_t flags, uint64_t offset,
+				    uint64_t length)
 {
+	uint32_t access = flags & DMABUF_RW;
+	bool begin = flags & DMABUF_SYNC_START;
 	int64_t size;
 	int ret;
 
-	if (!dmabuf_access_valid(access) || !length)
+	/* an access, exactly one of START and END, nothing else */
+	if (!access || (flags & ~(uint32_t)SYNC_RANGE_FLAGS) ||
+	    begin == !!(flags & DMABUF_SYNC_END) || !length)
 		return -EINVAL;
 	ret = dmabuf_check_fd(fd);
 	if (ret)
@@ -297,8 +317,10 @@ DMABUF_EXPORT int dmabuf_export_sync_file(int fd, uint32_t access)
 	if (ret)
 		return ret;
 	memset(&req, 0, sizeof(req));
-	req.flags = (uint32_t)sync_flags(1, access);
+	req.flags = (uint32_t)sync_flags(true, access);
 	ret = dmabuf_ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &req);
+	if (ret == -ENOTTY)	/* a kernel before 6.0 */
+		return -EOPNOTSUPP;
 	return ret ? ret : req.fd;
 }
 
@@ -313,10 +335,12 @@ DMABUF_EXPORT int dmabuf_import_sync_file(int fd, uint32_t access,
 	ret = dmabuf_check_fd(fd);
 	if (ret)
 		return ret;
-	if (sync_fd < 0 || fcntl(sync_fd, F_GETFD) < 0)
-		return -EBADF;
+	ret = dmabuf_fd_open(sync_fd);
+	if (ret)
+		return ret;
 	memset(&req, 0, sizeof(req));
-	req.flags = (uint32_t)sync_flags(1, access);
+	req.flags = (uint32_t)sync_flags(true, access);
 	req.fd = sync_fd;
-	return dmabuf_ioctl(fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &req);
+	ret = dmabuf_ioctl(fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &req);
+	return ret == -ENOTTY ? -EOPNOTSUPP : ret;
 }

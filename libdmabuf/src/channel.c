@@ -10,9 +10,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
-#include "sock.h"
+#include "internal.h"
 
 #define CH_MAGIC	0x68436244u	/* "DbCh" in memory, little-endian */
 #define CH_VERSION	1
@@ -55,10 +57,16 @@ enum slot_state {
 
 struct ch_slot {
 	int fd;			/* the buffer, -1 if none */
-	int fence;		/* producer: release fence not acquired yet */
+	/*
+	 * Producer: the consumer's release fence, -1 if none. Kept while the
+	 * slot is ACQUIRED (the caller got a duplicate), so that a cancelled
+	 * slot hands it out again; closed at send.
+	 */
+	int fence;
 	uint64_t size;
 	enum slot_state state;
 	bool sent;		/* producer: the consumer has the buffer */
+	bool buf_sent;		/* producer: the last NEW carried the buffer */
 };
 
 struct dmabuf_channel {
@@ -77,28 +85,43 @@ static unsigned int msg_nfds(const struct ch_msg *m)
 	return !!(m->flags & CH_F_BUF) + !!(m->flags & CH_F_FENCE);
 }
 
-static void close_fds(const int *fds, unsigned int n)
-{
-	while (n--)
-		close(fds[n]);
-}
-
 static int ch_fail(struct dmabuf_channel *ch, int err)
 {
 	ch->error = err;
 	return err;
 }
 
-/* The size of a buffer: a dma-buf's, or any file's that has one. */
-static int fd_size(int fd, uint64_t *size)
+/*
+ * What a channel accepts as a buffer: a dma-buf, or a memfd sealed against
+ * shrinking (tests), with a size. 0 and its size, -EBADF, or -EINVAL.
+ */
+static int buffer_size(int fd, uint64_t *size)
 {
+	struct statfs sfs;
 	struct stat st;
+	off_t end;
+	int seals;
 
-	if (fstat(fd, &st))
+	if (fd < 0)
+		return -EBADF;
+	if (fstatfs(fd, &sfs))
 		return dmabuf_neg_errno();
+	if (sfs.f_type == DMA_BUF_MAGIC) {
+		/* a dma-buf's lseek() does not move its offset */
+		end = lseek(fd, 0, SEEK_END);
+		if (end < 0)
+			return dmabuf_neg_errno();
+		st.st_size = end;
+	} else {
+		seals = fcntl(fd, F_GET_SEALS);
+		if (seals < 0 || !(seals & F_SEAL_SHRINK))
+			return -EINVAL;
+		if (fstat(fd, &st))
+			return dmabuf_neg_errno();
+	}
 	if (st.st_size <= 0)
 		return -EINVAL;
-	*size = st.st_size;
+	*size = (uint64_t)st.st_size;
 	return 0;
 }
 
@@ -154,8 +177,8 @@ static int ch_read(struct dmabuf_channel *ch, int64_t deadline,
 
 	for (;;) {
 		n = 2;
-		len = sock_recv(ch->sock, m, sizeof(*m), fds, &n, deadline,
-				&lost);
+		len = dmabuf_sock_recv(ch->sock, m, sizeof(*m), fds, &n,
+				       deadline, &lost);
 		if (len == 0)
 			return ch_fail(ch, -EPIPE);
 		/* too long, too many fds, empty */
@@ -166,7 +189,7 @@ static int ch_read(struct dmabuf_channel *ch, int64_t deadline,
 		if (len != sizeof(*m) || m->magic != CH_MAGIC ||
 		    m->version != CH_VERSION || !ch_valid(ch, m) ||
 		    (lost ? !msg_nfds(m) : n != msg_nfds(m))) {
-			close_fds(fds, n);
+			dmabuf_close_fds(fds, n);
 			return ch_fail(ch, -EPROTO);
 		}
 		if (m->type != CH_HELLO)
@@ -200,6 +223,13 @@ DMABUF_EXPORT int dmabuf_channel_new(int sock, enum dmabuf_channel_role role,
 	for (i = 0; i < DMABUF_CHANNEL_MAX_BUFFERS; i++)
 		ch->slot[i].fd = ch->slot[i].fence = -1;
 	ret = ch_send(ch, &m, NULL, 0);
+	/*
+	 * The peer has gone, but what it sent before is still to be read
+	 * (a short-lived producer that has finished): the channel is usable
+	 * for that; its own sends fail with -EPIPE.
+	 */
+	if (ret == -EPIPE && ch_pending(ch))
+		ret = 0;
 	if (ret) {
 		free(ch);
 		return ret;
@@ -242,7 +272,7 @@ DMABUF_EXPORT int dmabuf_channel_add_buffer(struct dmabuf_channel *ch,
 		return -EBADF;
 	if (ch->nslots == DMABUF_CHANNEL_MAX_BUFFERS)
 		return -ENOSPC;
-	ret = fd_size(buf_fd, &size);
+	ret = buffer_size(buf_fd, &size);
 	if (ret)
 		return ret;
 	fd = fcntl(buf_fd, F_DUPFD_CLOEXEC, 0);
@@ -260,10 +290,15 @@ DMABUF_EXPORT int dmabuf_channel_add_buffer(struct dmabuf_channel *ch,
 static int ch_released(struct dmabuf_channel *ch, const struct ch_msg *m,
 		       const int *fds, bool lost)
 {
-	struct ch_slot *s = &ch->slot[m->id];
+	struct ch_slot *s = &ch->slot[m->id];	/* id < 64: ch_valid() */
 
-	if (m->id >= ch->nslots || s->state != SLOT_SENT) {
-		close_fds(fds, lost ? 0 : msg_nfds(m));
+	/*
+	 * A slot we did not send, or FORGET ("I never got the buffer") for a
+	 * NEW that did not carry it: the consumer is out of step.
+	 */
+	if (m->id >= ch->nslots || s->state != SLOT_SENT ||
+	    ((m->flags & CH_F_FORGET) && !s->buf_sent)) {
+		dmabuf_close_fds(fds, lost ? 0 : msg_nfds(m));
 		return ch_fail(ch, -EPROTO);
 	}
 	if (lost) {
@@ -290,26 +325,56 @@ static int ch_free_slot(const struct dmabuf_channel *ch)
 	return -1;
 }
 
+/* A slot is with the consumer: a RELEASE can still come. */
+static bool ch_any_sent(const struct dmabuf_channel *ch)
+{
+	uint32_t i;
+
+	for (i = 0; i < ch->nslots; i++)
+		if (ch->slot[i].state == SLOT_SENT)
+			return true;
+	return false;
+}
+
+/*
+ * Waits for a release fence: a sync_file polls readable once it has
+ * signalled (with or without an error; either way the consumer is done
+ * with the buffer). Any other pollable fd the peer passed as a fence
+ * counts as signalled once it is readable or hung up.
+ */
+static int wait_release_fence(int fence, int64_t deadline)
+{
+	int ret = dmabuf_poll_until(fence, POLLIN, deadline);
+
+	return ret < 0 ? ret : 0;
+}
+
 DMABUF_EXPORT int dmabuf_channel_acquire(struct dmabuf_channel *ch,
 					 int timeout_ms,
-					 struct dmabuf_frame *frame)
+					 struct dmabuf_frame *frame,
+					 int *release_fence_fd)
 {
-	int64_t deadline = sock_deadline(timeout_ms);
+	int64_t deadline = dmabuf_deadline(timeout_ms);
+	int fds[2], id, ret, fence = -1;
 	struct ch_msg m;
 	struct ch_slot *s;
-	int fds[2], id, ret;
+	bool wait;
 
 	if (!ch || ch->role != DMABUF_CHANNEL_PRODUCER || !frame ||
 	    !ch->nslots)
 		return -EINVAL;
-	/* take in every RELEASE already there, wait only if none is free */
+	/*
+	 * Take in every RELEASE already there; wait only if no slot is free
+	 * and one can still come back.
+	 */
 	for (;;) {
 		if (ch->error)
 			return ch->error;
 		id = ch_free_slot(ch);
-		ret = ch_read(ch, id < 0 ? deadline : sock_deadline(0), &m,
+		wait = id < 0 && ch_any_sent(ch);
+		ret = ch_read(ch, wait ? deadline : dmabuf_deadline(0), &m,
 			      fds);
-		if (ret == -ETIME && id >= 0)
+		if (ret == -ETIME && !wait)
 			break;
 		if (ret && ret != -EMFILE)
 			return ret;
@@ -317,15 +382,41 @@ DMABUF_EXPORT int dmabuf_channel_acquire(struct dmabuf_channel *ch,
 		if (ret)
 			return ret;
 	}
+	/* every slot acquired (or lost): nothing will ever come free */
+	if (id < 0)
+		return -EDEADLK;
 	s = &ch->slot[id];
+	if (s->fence >= 0 && release_fence_fd) {
+		fence = fcntl(s->fence, F_DUPFD_CLOEXEC, 0);
+		if (fence < 0)
+			return dmabuf_neg_errno();
+	} else if (s->fence >= 0) {
+		ret = wait_release_fence(s->fence, deadline);
+		if (ret)
+			return ret;	/* -ETIME: the slot keeps its fence */
+		close(s->fence);
+		s->fence = -1;
+	}
 	s->state = SLOT_ACQUIRED;
 	ch->next = id + 1;
 	memset(frame, 0, sizeof(*frame));
 	frame->id = id;
 	frame->buf_fd = s->fd;
 	frame->size = s->size;
-	frame->fence_fd = s->fence;
-	s->fence = -1;
+	frame->fence_fd = -1;
+	if (release_fence_fd)
+		*release_fence_fd = fence;
+	return 0;
+}
+
+DMABUF_EXPORT int dmabuf_channel_cancel(struct dmabuf_channel *ch,
+					uint32_t id)
+{
+	if (!ch || ch->role != DMABUF_CHANNEL_PRODUCER || id >= ch->nslots ||
+	    ch->slot[id].state != SLOT_ACQUIRED)
+		return -EINVAL;
+	/* its release fence, if any, is still in s->fence */
+	ch->slot[id].state = SLOT_FREE;
 	return 0;
 }
 
@@ -333,13 +424,13 @@ DMABUF_EXPORT int dmabuf_channel_send(struct dmabuf_channel *ch,
 				      const struct dmabuf_frame *frame)
 {
 	struct ch_msg m = { .type = CH_NEW };
-	struct timespec ts;
 	struct ch_slot *s;
 	unsigned int n = 0;
 	int fds[2], ret;
 
 	if (!ch || ch->role != DMABUF_CHANNEL_PRODUCER || !frame ||
-	    frame->id >= ch->nslots || ch->finished)
+	    frame->id >= ch->nslots || ch->finished || frame->flags ||
+	    !dmabuf_zeroed(frame->reserved, sizeof(frame->reserved)))
 		return -EINVAL;
 	if (frame->fence_fd < -1)
 		return -EBADF;
@@ -356,17 +447,21 @@ DMABUF_EXPORT int dmabuf_channel_send(struct dmabuf_channel *ch,
 		m.flags |= CH_F_FENCE;
 		fds[n++] = frame->fence_fd;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	m.id = frame->id;
 	m.size = s->size;
 	m.seq = frame->seq;
-	m.timestamp_ns = (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	m.timestamp_ns = (uint64_t)dmabuf_now_ns();
 	memcpy(m.user, frame->user, sizeof(m.user));
 	ret = ch_send(ch, &m, fds, n);
 	if (ret)
 		return ret;
+	s->buf_sent = !s->sent;
 	s->sent = true;
 	s->state = SLOT_SENT;
+	if (s->fence >= 0) {
+		close(s->fence);
+		s->fence = -1;
+	}
 	return 0;
 }
 
@@ -397,7 +492,7 @@ DMABUF_EXPORT int dmabuf_channel_receive(struct dmabuf_channel *ch,
 		return 0;
 	if (ch->error)
 		return ch->error;
-	ret = ch_read(ch, sock_deadline(timeout_ms), &m, fds);
+	ret = ch_read(ch, dmabuf_deadline(timeout_ms), &m, fds);
 	if (ret && ret != -EMFILE)
 		return ret;
 	if (m.type == CH_FINISH) {
@@ -406,11 +501,15 @@ DMABUF_EXPORT int dmabuf_channel_receive(struct dmabuf_channel *ch,
 	}
 	s = &ch->slot[m.id];
 	buf = m.flags & CH_F_BUF;
-	/* the buffer comes the first time only, and with its size */
+	/*
+	 * The buffer comes the first time only, and with its size: a
+	 * dma-buf (or sealed memfd) of exactly the size announced, and every
+	 * later NEW of the slot announces that size again.
+	 */
 	if (s->state == SLOT_HELD || buf != (s->fd < 0) ||
 	    (!buf && m.size != s->size) ||
-	    (buf && !ret && (fd_size(fds[0], &size) || size != m.size))) {
-		close_fds(fds, ret ? 0 : msg_nfds(&m));
+	    (buf && !ret && (buffer_size(fds[0], &size) || size != m.size))) {
+		dmabuf_close_fds(fds, ret ? 0 : msg_nfds(&m));
 		return ch_fail(ch, -EPROTO);
 	}
 	if (ret)

@@ -8,7 +8,10 @@
 #include <unistd.h>
 #include <linux/sgbuf.h>
 
-#include "core.h"
+#include "internal.h"
+
+/* sgbuf's queue depth of a new engine (struct sgbuf_engine_config) */
+#define ENGINE_DEFAULT_DEPTH 64
 
 struct dmabuf_engine {
 	int fd;
@@ -96,18 +99,25 @@ DMABUF_EXPORT int dmabuf_engine_submit(struct dmabuf_engine *engine,
 	struct sgbuf_submit req;
 	int ret;
 
-	if (!engine || !job || job->in_fence_fd < -1)
+	if (!engine || !job || (job->flags & ~DMABUF_JOB_IN_FENCE) ||
+	    !dmabuf_zeroed(job->reserved, sizeof(job->reserved)))
 		return -EINVAL;
+	if (job->flags & DMABUF_JOB_IN_FENCE) {
+		/* the kernel would say -EINVAL for a closed fd */
+		ret = dmabuf_fd_open(job->in_fence_fd);
+		if (ret)
+			return ret;
+	}
 	/* the op, handles and ranges are the kernel's to check */
 	memset(&req, 0, sizeof(req));
-	req.op = (uint32_t)job->op;
+	req.op = job->op;
 	req.src = job->src;
 	req.dst = job->dst;
 	req.src_offset = job->src_offset;
 	req.dst_offset = job->dst_offset;
 	req.length = job->length;
 	req.pattern = job->pattern;
-	if (job->in_fence_fd >= 0) {
+	if (job->flags & DMABUF_JOB_IN_FENCE) {
 		req.flags |= SGBUF_SUBMIT_IN_FENCE;
 		req.in_fence_fd = job->in_fence_fd;
 	}
@@ -167,12 +177,15 @@ DMABUF_EXPORT int dmabuf_engine_configure(struct dmabuf_engine *engine,
 {
 	struct sgbuf_engine_config req;
 
-	if (!engine || !config)
+	if (!engine || !config || config->flags ||
+	    !dmabuf_zeroed(config->reserved, sizeof(config->reserved)))
 		return -EINVAL;
 	memset(&req, 0, sizeof(req));
 	req.bandwidth = config->bandwidth;
 	req.latency_ns = config->latency_ns;
-	req.queue_depth = config->queue_depth;
+	/* a zeroed config means the defaults: sgbuf's default depth */
+	req.queue_depth = config->queue_depth ? config->queue_depth :
+			  ENGINE_DEFAULT_DEPTH;
 	req.fail_seqno = config->fail_seqno;
 	req.fail_error = config->fail_error;
 	return dmabuf_ioctl(engine->fd, SGBUF_IOCTL_ENGINE_CONFIG, &req);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <linux/sync_file.h>
 
-#include "core.h"
+#include "internal.h"
 
 /* SYNC_IOC_FILE_INFO's status: 1 signalled, 0 active, or the error. */
 static int file_status(int fd, int *status)

@@ -83,11 +83,13 @@ static void probe(const struct backend_arg *b, struct caps_result *r)
 
 static const char *flags_str(uint32_t flags, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s",
+	snprintf(buf, len, "%s%s%s%s%s%s",
 		 flags & DMABUF_CAP_CONTIGUOUS ? "contiguous " : "",
 		 flags & DMABUF_CAP_CACHED ? "cached " : "",
 		 flags & DMABUF_CAP_NAME_AT_ALLOC ? "name-at-alloc " : "",
-		 flags & DMABUF_CAP_SYNC_RANGE ? "sync-range " : "");
+		 flags & DMABUF_CAP_SYNC_RANGE ? "sync-range " : "",
+		 flags & DMABUF_CAP_ENGINE ? "engine " : "",
+		 flags & DMABUF_CAP_CHECKSUM64 ? "checksum64 " : "");
 	if (*buf)
 		buf[strlen(buf) - 1] = '\0';
 	return buf;

@@ -155,17 +155,27 @@ test_pipe_kill() {
 	ok $? "pipe: a killed stage fails the run (status $rc), the others are reaped"
 }
 
+# The steady state of a running pipe, as list shows it: both pools
+# mapped, the producer's buffers held by the DMA stage and attached to
+# the engine.
+pipe_listed() {
+	has out '^ *[0-9]+ +7\.9 MiB +sgbuf +pipe-src-0 +[0-9]+ +dmabuf\[[0-9]+\] fd [0-9]+ map 7\.9 MiB; dmabuf\[[0-9]+\] fd [0-9]+; attached: sgbuf-dma\.0$' &&
+		[ "$(grep -c ' pipe-[sd][rs][ct]-[01] ' "$T/out")" -eq 4 ]
+}
+
 test_list_pipe() {
 	"$D" pipe --frames 40 --pool 2 -q --no-compare >"$T/pipe.out" 2>&1 &
 	pid=$!
+	# until list catches it in the steady state (not starting, not
+	# already tearing down, which a fast guest may reach first)
 	i=0
-	until "$D" list >"$T/out" 2>"$T/err" && has out 'pipe-dst-1 .*map'; do
+	until "$D" list >"$T/out" 2>"$T/err" && has out 'pipe-dst-1 .*map' &&
+		pipe_listed; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && break
 		sleep 0.1
 	done
-	has out '^ *[0-9]+ +7\.9 MiB +sgbuf +pipe-src-0 +[0-9]+ +dmabuf\[[0-9]+\] fd [0-9]+ map 7\.9 MiB; dmabuf\[[0-9]+\] fd [0-9]+; attached: sgbuf-dma\.0$' &&
-		[ "$(grep -c ' pipe-[sd][rs][ct]-[01] ' "$T/out")" -eq 4 ]
+	pipe_listed
 	ok $? "list while pipe runs: 4 buffers, their holders, maps and attachments"
 	grep -E 'pipe-|^sgbuf' "$T/out" | sed 's/^/# /'
 	wait $pid

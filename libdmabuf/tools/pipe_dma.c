@@ -39,7 +39,8 @@ struct dma_stage {
 
 static int configure_failure(struct dma_stage *d)
 {
-	struct dmabuf_engine_config cfg = { .queue_depth = 64 };
+	/* zero: the defaults (queue depth 64 and so on) */
+	struct dmabuf_engine_config cfg = { 0 };
 	uint64_t jobs_per_frame = d->o->mode == MODE_CHECKSUM ? 2 : 1;
 	int ret;
 
@@ -150,8 +151,7 @@ static int engine_checksum(struct dma_stage *d, struct dmabuf_frame *dst,
 			   int copy_fence)
 {
 	struct dmabuf_job job = { .op = DMABUF_JOB_CHECKSUM,
-		.src = d->dst[dst->id], .length = d->o->frame_len,
-		.in_fence_fd = -1 };
+		.src = d->dst[dst->id], .length = d->o->frame_len };
 	uint64_t seqno, crc = 0;
 	int ret, fence;
 
@@ -175,10 +175,13 @@ static int engine_copy(struct dma_stage *d, const struct dmabuf_frame *src,
 		       struct dmabuf_frame *dst, int in_fence, int *release)
 {
 	struct dmabuf_job job = { .op = DMABUF_JOB_COPY, .src = d->src[src->id],
-		.dst = d->dst[dst->id], .length = d->o->frame_len,
-		.in_fence_fd = in_fence };
+		.dst = d->dst[dst->id], .length = d->o->frame_len };
 	int ret;
 
+	if (in_fence >= 0) {
+		job.flags = DMABUF_JOB_IN_FENCE;
+		job.in_fence_fd = in_fence;
+	}
 	ret = submit(d, &job, NULL, release);
 	if (ret < 0)
 		return ret;
@@ -214,18 +217,21 @@ static int cpu_copy(struct dma_stage *d, const struct dmabuf_frame *src,
 static int forward(struct dma_stage *d, const struct dmabuf_frame *src)
 {
 	struct dmabuf_frame dst;
-	int ret, in_fence, release = -1;
+	int ret, in_fence, dst_free, release = -1;
 
-	ret = dmabuf_channel_acquire(d->out, d->o->timeout_ms, &dst);
+	/* the destination's release fence: the engine waits for it */
+	ret = dmabuf_channel_acquire(d->out, d->o->timeout_ms, &dst, &dst_free);
 	if (ret < 0)
 		return pipe_fail("waiting for a free destination buffer", ret);
 	ret = attach_buffer(d, src->buf_fd, src->id, false);
-	if (ret < 0)
+	if (ret < 0) {
+		if (dst_free >= 0)
+			close(dst_free);
 		return attach_fail(d, ret);
-	ret = merge_fences(src->fence_fd, dst.fence_fd, &in_fence);
+	}
+	ret = merge_fences(src->fence_fd, dst_free, &in_fence);
 	if (ret < 0)
 		return pipe_fail("cannot merge fences", ret);
-	dst.fence_fd = -1;
 	if (d->engine)
 		ret = engine_copy(d, src, &dst, in_fence, &release);
 	else
@@ -278,11 +284,10 @@ static int drain(struct dma_stage *d)
 	int ret;
 
 	for (i = 0; i < d->o->pool; i++) {
-		ret = dmabuf_channel_acquire(d->out, d->o->timeout_ms, &fr);
+		ret = dmabuf_channel_acquire(d->out, d->o->timeout_ms, &fr,
+					     NULL);
 		if (ret < 0)
 			return pipe_fail("waiting for the last buffers", ret);
-		if (fr.fence_fd >= 0)
-			close(fr.fence_fd);
 	}
 	ret = dmabuf_channel_finish(d->out);
 	return ret < 0 ? pipe_fail("ending the stream", ret) : 0;

@@ -3,11 +3,12 @@
  * dmabuf pipe: the producer and the consumer.
  *
  * The producer allocates its pool, and for each frame acquires a free
- * buffer, waits for its release fence, writes the frame's pattern through
- * its mapping between dmabuf_sync_begin() and dmabuf_sync_end() (the CPU
- * is the camera here: the engine's FILL could only write a repeated 32-bit
- * value, which would not catch a shifted copy) and sends it. At the end it
- * waits until every buffer is back, then finishes the stream.
+ * buffer (the library waits for its release fence), writes the frame's
+ * pattern through its mapping between dmabuf_sync_begin() and
+ * dmabuf_sync_end() (the CPU is the camera here: the engine's FILL could
+ * only write a repeated 32-bit value, which would not catch a shifted
+ * copy) and sends it. At the end it waits until every buffer is back, then
+ * finishes the stream.
  *
  * The consumer waits for each frame's fence, verifies it (copy and cpu
  * modes: every byte against the pattern, through its mapping; checksum
@@ -58,19 +59,6 @@ static void unmap_all(struct maps *m)
 			dmabuf_unmap(m->addr[i], m->len[i]);
 }
 
-/* Waits for and closes @fd, a fence that tells a buffer is free again. */
-static int wait_free(int fd, int timeout_ms)
-{
-	int ret;
-
-	if (fd < 0)
-		return 0;
-	ret = dmabuf_fence_wait(fd, timeout_ms);
-	close(fd);
-	/* a failed job has still stopped using the buffer */
-	return ret == -ETIME ? ret : 0;
-}
-
 struct producer {
 	const struct pipe_opts *o;
 	struct dmabuf_channel *ch;
@@ -118,12 +106,10 @@ static int produce(struct producer *p, uint64_t seq)
 	void *addr;
 	int ret;
 
-	ret = dmabuf_channel_acquire(p->ch, o->timeout_ms, &fr);
+	/* the library waits for the buffer's release fence */
+	ret = dmabuf_channel_acquire(p->ch, o->timeout_ms, &fr, NULL);
 	if (ret < 0)
 		return pipe_fail("waiting for a free buffer", ret);
-	ret = wait_free(fr.fence_fd, o->timeout_ms);
-	if (ret < 0)
-		return pipe_fail("waiting for a buffer's release fence", ret);
 	ret = map_slot(&p->maps, &fr, DMABUF_RW, &addr);
 	if (!ret)
 		ret = dmabuf_sync_begin(fr.buf_fd, DMABUF_WRITE);
@@ -150,12 +136,10 @@ static int producer_drain(struct producer *p)
 	int ret;
 
 	for (i = 0; i < p->o->pool; i++) {
-		ret = dmabuf_channel_acquire(p->ch, p->o->timeout_ms, &fr);
+		ret = dmabuf_channel_acquire(p->ch, p->o->timeout_ms, &fr,
+					     NULL);
 		if (ret < 0)
 			return pipe_fail("waiting for the last buffers", ret);
-		ret = wait_free(fr.fence_fd, p->o->timeout_ms);
-		if (ret < 0)
-			return pipe_fail("waiting for a release fence", ret);
 	}
 	ret = dmabuf_channel_finish(p->ch);
 	return ret < 0 ? pipe_fail("ending the stream", ret) : 0;

@@ -69,7 +69,7 @@ static void check_missing(void)
 		tap_skip("/dev/udmabuf exists on this host");
 }
 
-#define HOST_TESTS 9
+#define HOST_TESTS 10
 
 /* Whatever AUTO finds, if anything: argument checks of dmabuf_alloc(). */
 static void check_host_backend(void)
@@ -92,6 +92,9 @@ static void check_host_backend(void)
 	       "allocator_new: AUTO found %s", caps.name);
 	tap_ok(caps.page_size == (uint64_t)sysconf(_SC_PAGESIZE),
 	       "caps: page size %llu", (unsigned long long)caps.page_size);
+	memset(&caps, 0x5a, sizeof(caps));
+	tap_ok(!dmabuf_allocator_caps(a, &caps) && !caps.reserved[0] &&
+	       !caps.reserved[7], "caps: reserved words zeroed");
 	tap_ok(dmabuf_allocator_caps(a, NULL) == -EINVAL,
 	       "allocator_caps: NULL caps is -EINVAL");
 	tap_ok(dmabuf_alloc(a, 0, 0, NULL) == -EINVAL, "alloc: size 0 is -EINVAL");

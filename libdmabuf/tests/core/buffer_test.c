@@ -35,7 +35,7 @@ static void all_ops(int fd, int want, const char *what)
 	tap_ok(ret == want, "sync_begin(%s) is %d", what, ret);
 	ret = dmabuf_sync_end(fd, DMABUF_READ);
 	tap_ok(ret == want, "sync_end(%s) is %d", what, ret);
-	ret = dmabuf_sync_range(fd, 1, DMABUF_WRITE, 0, 1);
+	ret = dmabuf_sync_range(fd, DMABUF_WRITE | DMABUF_SYNC_START, 0, 1);
 	tap_ok(ret == want, "sync_range(%s) is %d", what, ret);
 	ret = dmabuf_wait(fd, DMABUF_READ, -1);
 	tap_ok(ret == want, "wait(%s) is %d", what, ret);
@@ -48,7 +48,7 @@ static void all_ops(int fd, int want, const char *what)
 	       ret);
 }
 
-#define ARGS 14
+#define ARGS 18
 
 static void bad_args(int fd)
 {
@@ -67,8 +67,17 @@ static void bad_args(int fd)
 	tap_ok(dmabuf_map(fd, 4, &p, NULL) == -EINVAL, "map: unknown access");
 	tap_ok(dmabuf_unmap(NULL, 4096) == -EINVAL, "unmap: NULL addr");
 	tap_ok(dmabuf_sync_begin(fd, 8) == -EINVAL, "sync_begin: bad access");
-	tap_ok(dmabuf_sync_range(fd, 0, DMABUF_READ, 0, 0) == -EINVAL,
-	       "sync_range: length 0");
+	tap_ok(dmabuf_sync_range(fd, DMABUF_READ | DMABUF_SYNC_END, 0, 0) ==
+	       -EINVAL, "sync_range: length 0");
+	tap_ok(dmabuf_sync_range(fd, DMABUF_READ, 0, 1) == -EINVAL,
+	       "sync_range: neither START nor END");
+	tap_ok(dmabuf_sync_range(fd, DMABUF_RW | DMABUF_SYNC_START |
+				 DMABUF_SYNC_END, 0, 1) == -EINVAL,
+	       "sync_range: both START and END");
+	tap_ok(dmabuf_sync_range(fd, DMABUF_SYNC_START, 0, 1) == -EINVAL,
+	       "sync_range: no access");
+	tap_ok(dmabuf_sync_range(fd, DMABUF_READ | DMABUF_SYNC_END | (1u << 7),
+				 0, 1) == -EINVAL, "sync_range: unknown flag");
 	tap_ok(dmabuf_wait(fd, 0, 0) == -EINVAL, "wait: access 0");
 	tap_ok(dmabuf_export_sync_file(fd, 4) == -EINVAL,
 	       "export_sync_file: unknown access");

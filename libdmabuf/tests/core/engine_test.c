@@ -37,7 +37,6 @@ int main(void)
 	       "engine_unimport(NULL)");
 	memset(&job, 0, sizeof(job));
 	job.op = DMABUF_JOB_FILL;
-	job.in_fence_fd = -1;
 	tap_ok(dmabuf_engine_submit(NULL, &job, &seqno, &fence) == -EINVAL &&
 	       seqno == 7 && fence == 7, "engine_submit(NULL)");
 	tap_ok(dmabuf_engine_wait(NULL, 1, 0, &seqno) == -EINVAL,

@@ -38,18 +38,25 @@ static void check_caps(int src, const struct dmabuf_caps *c, uint64_t ps)
 	long long limit;
 	uint64_t want;
 
-	tap_ok(c->backend == s->backend &&
+	tap_ok(c->backend == (uint32_t)s->backend &&
 	       !strcmp(c->name, s->heap ? s->heap : s->label) &&
 	       c->page_size == ps && (c->flags & DMABUF_CAP_CACHED),
-	       "%s: caps: backend %d name %s page size %llu, cached",
+	       "%s: caps: backend %u name %s page size %llu, cached",
 	       s->label, c->backend, c->name,
 	       (unsigned long long)c->page_size);
 	want = is_native_sgbuf(src) ?
 	       DMABUF_CAP_CONTIGUOUS | DMABUF_CAP_NAME_AT_ALLOC : 0;
 	if (is_native_sgbuf(src) && (module_caps() & SGBUF_CAP_SYNC_RANGE))
 		want |= DMABUF_CAP_SYNC_RANGE;
-	tap_ok((c->flags & ~(uint32_t)DMABUF_CAP_CACHED) == want,
-	       "%s: caps: flags 0x%x", s->label, c->flags);
+	if (is_native_sgbuf(src) && (module_caps() & SGBUF_CAP_ENGINE))
+		want |= DMABUF_CAP_ENGINE;
+	if (is_native_sgbuf(src) && (module_caps() & SGBUF_CAP_ENGINE) &&
+	    (module_caps() & SGBUF_CAP_CHECKSUM64))
+		want |= DMABUF_CAP_CHECKSUM64;
+	tap_ok((c->flags & ~(uint32_t)DMABUF_CAP_CACHED) == want &&
+	       !c->reserved[0] && !c->reserved[7],
+	       "%s: caps: flags 0x%x (want 0x%x), reserved words zero",
+	       s->label, c->flags, (unsigned int)want | DMABUF_CAP_CACHED);
 	if (is_native_sgbuf(src))
 		limit = sysfs_ll(SGBUF_PARAMS "max_buffer_size");
 	else if (src == SRC_UDMABUF)
@@ -83,14 +90,15 @@ static void check_named(int src, struct dmabuf_allocator *a, uint64_t ps)
 		skip_n(3, "no buffer");
 		return;
 	}
-	memset(&info, 0, sizeof(info));
+	memset(&info, 0x5a, sizeof(info));
 	memset(&st, 0, sizeof(st));
 	ret = dmabuf_get_info(fd, &info);
 	if (fstat(fd, &st))
 		ret = -errno;
 	tap_ok(!ret && info.size == 2 * ps && !strcmp(info.exporter, s->exporter) &&
 	       !strcmp(info.name, "lib-alloc-test") && info.count == 1 &&
-	       info.inode == st.st_ino,
+	       info.inode == st.st_ino && !info.reserved[0] &&
+	       !info.reserved[7],
 	       "%s: get_info: size %llu exporter %s name '%s' count %lld inode %llu",
 	       s->label, (unsigned long long)info.size, info.exporter,
 	       info.name, (long long)info.count,

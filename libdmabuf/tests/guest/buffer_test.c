@@ -11,24 +11,34 @@
 
 #include "guest.h"
 
-#define PER_SOURCE 13
+#define PER_SOURCE 14
 #define SIZE (16 * 4096)
+
+#define START (DMABUF_SYNC_START)
+#define END (DMABUF_SYNC_END)
 
 static void check_sync_range(const char *label, int fd)
 {
-	tap_ok(!dmabuf_sync_range(fd, 1, DMABUF_RW, 0, SIZE) &&
-	       !dmabuf_sync_range(fd, 0, DMABUF_RW, 0, SIZE),
+	tap_ok(!dmabuf_sync_range(fd, DMABUF_RW | START, 0, SIZE) &&
+	       !dmabuf_sync_range(fd, DMABUF_RW | END, 0, SIZE),
 	       "%s: sync_range of the whole buffer", label);
-	tap_ok(!dmabuf_sync_range(fd, 1, DMABUF_READ, 100, 5000) &&
-	       !dmabuf_sync_range(fd, 0, DMABUF_READ, 100, 5000) &&
-	       !dmabuf_sync_range(fd, 1, DMABUF_WRITE, SIZE - 1, 1) &&
-	       !dmabuf_sync_range(fd, 0, DMABUF_WRITE, SIZE - 1, 1),
+	tap_ok(!dmabuf_sync_range(fd, DMABUF_READ | START, 100, 5000) &&
+	       !dmabuf_sync_range(fd, DMABUF_READ | END, 100, 5000) &&
+	       !dmabuf_sync_range(fd, DMABUF_WRITE | START, SIZE - 1, 1) &&
+	       !dmabuf_sync_range(fd, DMABUF_WRITE | END, SIZE - 1, 1),
 	       "%s: sync_range of unaligned ranges", label);
-	tap_ok(dmabuf_sync_range(fd, 1, DMABUF_READ, SIZE, 1) == -EINVAL &&
-	       dmabuf_sync_range(fd, 1, DMABUF_READ, 0, SIZE + 1) == -EINVAL &&
-	       dmabuf_sync_range(fd, 0, DMABUF_READ, 4096, SIZE) == -EINVAL &&
-	       dmabuf_sync_range(fd, 1, DMABUF_READ, UINT64_MAX, 2) == -EINVAL,
+	tap_ok(dmabuf_sync_range(fd, DMABUF_READ | START, SIZE, 1) == -EINVAL &&
+	       dmabuf_sync_range(fd, DMABUF_READ | START, 0, SIZE + 1) ==
+	       -EINVAL &&
+	       dmabuf_sync_range(fd, DMABUF_READ | END, 4096, SIZE) == -EINVAL &&
+	       dmabuf_sync_range(fd, DMABUF_READ | START, UINT64_MAX, 2) ==
+	       -EINVAL,
 	       "%s: sync_range outside the buffer is -EINVAL", label);
+	tap_ok(dmabuf_sync_range(fd, DMABUF_READ, 0, 1) == -EINVAL &&
+	       dmabuf_sync_range(fd, DMABUF_READ | START | END, 0, 1) ==
+	       -EINVAL && dmabuf_sync_range(fd, START, 0, 1) == -EINVAL,
+	       "%s: sync_range without START or END, with both, without "
+	       "access: -EINVAL", label);
 }
 
 /* Status of the sync_file @fd exports for @access, closing it. */
@@ -109,9 +119,10 @@ static void check_implicit_sync(const char *label, int fd,
 		_exit(dmabuf_engine_sw_signal(e, id, 0) ? 1 : 0);
 	}
 	t0 = now_ms();
-	st = pid > 0 ? dmabuf_sync_range(fd, 1, DMABUF_READ, 0, 4096) : -1;
+	st = pid > 0 ? dmabuf_sync_range(fd, DMABUF_READ | START, 0, 4096)
+		     : -1;
 	dt = now_ms() - t0;
-	dmabuf_sync_range(fd, 0, DMABUF_READ, 0, 4096);
+	dmabuf_sync_range(fd, DMABUF_READ | END, 0, 4096);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 	tap_ok(!st && dt >= 150,

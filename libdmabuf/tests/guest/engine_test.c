@@ -58,7 +58,6 @@ static struct dmabuf_job job(enum dmabuf_job_op op, uint32_t src,
 	struct dmabuf_job j = {
 		.op = op, .src = src, .dst = dst, .src_offset = src_off,
 		.dst_offset = dst_off, .length = len, .pattern = pattern,
-		.in_fence_fd = -1,
 	};
 
 	return j;
@@ -115,11 +114,11 @@ static long cpu_check_range(int fd, check_fn check, uint64_t off, size_t len,
 
 	if (dmabuf_map(fd, DMABUF_READ, (void **)&p, &size))
 		return -2;
-	if (dmabuf_sync_range(fd, 1, DMABUF_READ, off, len))
+	if (dmabuf_sync_range(fd, DMABUF_READ | DMABUF_SYNC_START, off, len))
 		ret = -3;
 	else
 		ret = check(p + off, len, arg);
-	dmabuf_sync_range(fd, 0, DMABUF_READ, off, len);
+	dmabuf_sync_range(fd, DMABUF_READ | DMABUF_SYNC_END, off, len);
 	dmabuf_unmap(p, size);
 	return ret;
 }
@@ -144,11 +143,13 @@ static int cpu_write(int fd, uint64_t off, size_t len, unsigned int seed,
 
 	if (dmabuf_map(fd, DMABUF_RW, (void **)&p, &size))
 		return -1;
-	ret = ranged ? dmabuf_sync_range(fd, 1, DMABUF_WRITE, off, len) :
+	ret = ranged ? dmabuf_sync_range(fd, DMABUF_WRITE | DMABUF_SYNC_START,
+					 off, len) :
 		       dmabuf_sync_begin(fd, DMABUF_WRITE);
 	pat_fill(p + off, len, seed);
 	if (!ret && ranged)
-		ret = dmabuf_sync_range(fd, 0, DMABUF_WRITE, off, len);
+		ret = dmabuf_sync_range(fd, DMABUF_WRITE | DMABUF_SYNC_END,
+					off, len);
 	else if (!ret)
 		ret = dmabuf_sync_end(fd, DMABUF_WRITE);
 	dmabuf_unmap(p, size);
@@ -228,6 +229,7 @@ static void check_source(struct dmabuf_engine *e, int src, int ref,
 	/* an in-fence holds the job; its out-fence signals when it is done */
 	in = dmabuf_engine_sw_fence(e, &id);
 	j = job(DMABUF_JOB_CHECKSUM, h, 0, 0, 0, SIZE, 0);
+	j.flags = DMABUF_JOB_IN_FENCE;
 	j.in_fence_fd = in;
 	ret = dmabuf_engine_submit(e, &j, &last_seqno, &out);
 	seq = last_seqno;
@@ -276,10 +278,14 @@ out:
 
 static void check_args(struct dmabuf_engine *e, int ref, uint32_t ref_h)
 {
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC), closed, ret;
+	struct dmabuf_engine_config c;
 	struct dmabuf_job j;
 	uint32_t h = 0;
 	uint64_t seq;
-	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	closed = open("/dev/null", O_RDWR | O_CLOEXEC);
+	close(closed);
 
 	tap_ok(dmabuf_engine_import(e, -1, 0, &h) == -EBADF &&
 	       dmabuf_engine_import(e, nul, 0, &h) == -EINVAL &&
@@ -298,18 +304,42 @@ static void check_args(struct dmabuf_engine *e, int ref, uint32_t ref_h)
 	tap_ok(dmabuf_engine_submit(e, &j, &seq, NULL) == -EINVAL,
 	       "submit: a range past the end is -EINVAL");
 	j = job(DMABUF_JOB_FILL, 0, ref_h, 0, 0, 4096, 0);
+	j.flags = DMABUF_JOB_IN_FENCE;
 	j.in_fence_fd = nul;
 	tap_ok(dmabuf_engine_submit(e, &j, &seq, NULL) == -EINVAL,
 	       "submit: an in-fence that is not a sync_file is -EINVAL");
 	j.in_fence_fd = -2;
-	tap_ok(dmabuf_engine_submit(e, &j, &seq, NULL) == -EINVAL,
-	       "submit: in_fence_fd -2 is -EINVAL");
+	ret = dmabuf_engine_submit(e, &j, &seq, NULL);
+	j.in_fence_fd = closed;
+	tap_ok(ret == -EBADF &&
+	       dmabuf_engine_submit(e, &j, &seq, NULL) == -EBADF,
+	       "submit: in-fence -2 or not open is -EBADF");
+	j.flags = 0;
+	j.in_fence_fd = 0;
+	ret = dmabuf_engine_submit(e, &j, &seq, NULL);
+	ret = ret ? ret : dmabuf_engine_wait(e, seq, 10000, NULL);
+	tap_ok(!ret, "submit: a zeroed in_fence_fd without the flag is "
+	       "ignored (%d)", ret);
+	j.flags = 1u << 5;
+	ret = dmabuf_engine_submit(e, &j, &seq, NULL);
+	j.flags = 0;
+	j.reserved[3] = 1;
+	tap_ok(ret == -EINVAL &&
+	       dmabuf_engine_submit(e, &j, &seq, NULL) == -EINVAL,
+	       "submit: an unknown flag or a reserved word is -EINVAL");
 	tap_ok(dmabuf_engine_wait(e, 0, 0, NULL) == -EINVAL &&
 	       dmabuf_engine_wait(e, 1ULL << 40, 0, NULL) == -EINVAL,
 	       "wait: seqno 0 or never handed out is -EINVAL");
-	tap_ok(configure(e, 0, 0, 0, 0) == -EINVAL &&
-	       configure(e, 0, 257, 0, 0) == -EINVAL,
-	       "configure: queue depth 0 or 257 is -EINVAL");
+	memset(&c, 0, sizeof(c));
+	c.flags = 1;
+	ret = dmabuf_engine_configure(e, &c);
+	c.flags = 0;
+	c.reserved[6] = 1;
+	tap_ok(configure(e, 0, 257, 0, 0) == -EINVAL && ret == -EINVAL &&
+	       dmabuf_engine_configure(e, &c) == -EINVAL &&
+	       configure(e, 0, 0, 0, 1) == -EINVAL,
+	       "configure: depth 257, a flag, a reserved word, a positive "
+	       "error: -EINVAL");
 	close(nul);
 }
 
@@ -359,6 +389,36 @@ static void check_queue(struct dmabuf_engine *e, int ref, uint32_t ref_h)
 		close(out1);
 	if (out2 >= 0)
 		close(out2);
+}
+
+/*
+ * A zeroed config is the defaults: queue depth 64. Jobs of 1 s each: the
+ * 65th submit finds 64 in flight.
+ */
+static void check_default_config(int ref)
+{
+	struct dmabuf_engine_config c;
+	struct dmabuf_engine *e2 = NULL;
+	int ret, n = 0, busy;
+	struct dmabuf_job j;
+	uint32_t h = 0;
+
+	memset(&c, 0, sizeof(c));
+	ret = dmabuf_engine_new(&e2);
+	ret = ret ? ret : dmabuf_engine_import(e2, ref, 0, &h);
+	ret = ret ? ret : dmabuf_engine_configure(e2, &c);
+	tap_ok(!ret, "configure: a zeroed config is accepted (%d)", ret);
+	c.latency_ns = MS(1000);
+	ret = ret ? ret : dmabuf_engine_configure(e2, &c);
+	j = job(DMABUF_JOB_FILL, 0, h, 0, 0, 4096, 0);
+	while (!ret && n < 70 && !(ret = dmabuf_engine_submit(e2, &j, NULL,
+							      NULL)))
+		n++;
+	busy = ret;
+	tap_ok(n == 64 && busy == -EBUSY,
+	       "configure: queue depth 0 means 64: %d jobs queued, then %d", n,
+	       busy);
+	dmabuf_engine_free(e2);	/* cancels what has not started */
 }
 
 /*
@@ -461,7 +521,7 @@ int main(void)
 	int fds = count_fds(), ret, ref = -1, src, efd;
 	uint32_t ref_h = 0;
 
-	tap_plan(1 + 9 + PER_SOURCE * NR_SOURCES + 4 + 2 + 2 + 1);
+	tap_plan(1 + 11 + PER_SOURCE * NR_SOURCES + 4 + 2 + 2 + 2 + 1);
 	ret = dmabuf_engine_new(&e);
 	ret = ret ? ret : dmabuf_allocator_new(DMABUF_BACKEND_SGBUF, NULL, &a);
 	ref = ret ? ret : dmabuf_alloc(a, SIZE, 0, "lib-engine-ref");
@@ -474,6 +534,7 @@ int main(void)
 	for (src = 0; src < NR_SOURCES; src++)
 		check_source(e, src, ref, ref_h);
 	check_queue(e, ref, ref_h);
+	check_default_config(ref);
 	check_no_sync(e, ref);
 	check_checksum64(e, ref, ref_h);
 	dmabuf_engine_free(e);

@@ -69,12 +69,12 @@ static int produce(struct dmabuf_channel *p, uint64_t seq, int fence,
 		   uint32_t *id)
 {
 	struct dmabuf_frame f;
-	int ret = dmabuf_channel_acquire(p, 1000, &f);
+	int rel, ret = dmabuf_channel_acquire(p, 1000, &f, &rel);
 
 	if (ret)
 		return ret;
-	if (f.fence_fd >= 0)
-		close(f.fence_fd);
+	if (rel >= 0)
+		close(rel);
 	fill_fd(f.buf_fd, f.size, seq);
 	f.seq = seq;
 	f.fence_fd = fence;
@@ -120,20 +120,24 @@ static void test_new(void)
 static void test_add(void)
 {
 	struct dmabuf_channel *p, *c;
-	int fd = pattern_memfd(SZ, 0), empty, pp[2], i, ok = 1;
+	int fd = pattern_memfd(SZ, 0), empty, plain, pp[2], i, ok = 1;
 	uint32_t id = 99;
 
 	pair(&p, &c, NULL);
 	pipe2(pp, O_CLOEXEC);
-	empty = memfd_create("empty", MFD_CLOEXEC);
+	empty = sealed_memfd(0);
+	plain = plain_memfd(SZ);
 	tap_ok(dmabuf_channel_add_buffer(c, fd, &id) == -EINVAL &&
 	       dmabuf_channel_add_buffer(NULL, fd, &id) == -EINVAL &&
 	       dmabuf_channel_add_buffer(p, fd, NULL) == -EINVAL &&
 	       dmabuf_channel_add_buffer(p, -1, &id) == -EBADF && id == 99,
 	       "add_buffer: consumer, NULLs, fd -1 rejected");
 	tap_ok(dmabuf_channel_add_buffer(p, pp[0], &id) == -EINVAL &&
-	       dmabuf_channel_add_buffer(p, empty, &id) == -EINVAL,
-	       "add_buffer: a pipe, an empty memfd: -EINVAL (no size)");
+	       dmabuf_channel_add_buffer(p, empty, &id) == -EINVAL &&
+	       dmabuf_channel_add_buffer(p, plain, &id) == -EINVAL &&
+	       dmabuf_channel_add_buffer(p, closed_fd(), &id) == -EBADF,
+	       "add_buffer: a pipe, an empty memfd, an unsealed memfd: "
+	       "-EINVAL; a closed fd: -EBADF");
 	for (i = 0; i < DMABUF_CHANNEL_MAX_BUFFERS; i++)
 		ok &= !dmabuf_channel_add_buffer(p, fd, &id) &&
 		      id == (uint32_t)i;
@@ -141,9 +145,10 @@ static void test_add(void)
 	       DMABUF_CHANNEL_MAX_BUFFERS);
 	tap_ok(dmabuf_channel_add_buffer(p, fd, &id) == -ENOSPC,
 	       "add_buffer: one more: -ENOSPC");
-	tap_ok(dmabuf_channel_acquire(c, 0, &(struct dmabuf_frame){ 0 }) ==
+	tap_ok(dmabuf_channel_acquire(c, 0, &(struct dmabuf_frame){ 0 }, NULL) ==
 	       -EINVAL, "acquire on a consumer: -EINVAL");
 	close(empty);
+	close(plain);
 	close(pp[0]);
 	close(pp[1]);
 	close(fd);
@@ -155,7 +160,7 @@ static void test_frame(void)
 {
 	struct dmabuf_channel *p, *c;
 	struct dmabuf_frame f, r;
-	int fd = pattern_memfd(SZ, 0), pp[2], before, buf_fd;
+	int fd = pattern_memfd(SZ, 0), pp[2], before, buf_fd, rel = 7;
 	uint64_t t0, t1;
 	uint32_t id;
 
@@ -163,12 +168,15 @@ static void test_frame(void)
 	pipe2(pp, O_CLOEXEC);
 	dmabuf_channel_add_buffer(p, fd, &id);
 	close(fd);	/* the channel keeps its own */
-	tap_ok(dmabuf_channel_acquire(NULL, 0, &f) == -EINVAL &&
-	       dmabuf_channel_acquire(p, 0, NULL) == -EINVAL,
+	tap_ok(dmabuf_channel_acquire(NULL, 0, &f, &rel) == -EINVAL &&
+	       dmabuf_channel_acquire(p, 0, NULL, &rel) == -EINVAL && rel == 7,
 	       "acquire: NULLs rejected");
-	tap_ok(!dmabuf_channel_acquire(p, 0, &f) && f.id == 0 &&
-	       f.size == SZ && f.fence_fd == -1 && f.buf_fd >= 0,
-	       "acquire: slot 0, its size, no fence yet");
+	memset(&f, 0x5a, sizeof(f));
+	tap_ok(!dmabuf_channel_acquire(p, 0, &f, &rel) && f.id == 0 &&
+	       f.size == SZ && f.fence_fd == -1 && rel == -1 &&
+	       f.buf_fd >= 0 && !f.flags && !f.seq && !f.user[0] &&
+	       !f.reserved[0] && !f.reserved[3],
+	       "acquire: slot 0, its size, no fence yet, the rest zeroed");
 	fill_fd(f.buf_fd, SZ, 42);
 	f.seq = 42;
 	f.user[0] = 1920;
@@ -198,15 +206,16 @@ static void test_frame(void)
 	tap_ok(!dmabuf_channel_release(c, 0, pp[1]) &&
 	       dmabuf_channel_release(c, 0, -1) == -EINVAL,
 	       "release with a fence; twice: -EINVAL");
-	tap_ok(!dmabuf_channel_acquire(p, 1000, &f) && f.id == 0 &&
-	       f.fence_fd >= 0 && same_file(f.fence_fd, pp[1]),
-	       "acquire: the consumer's release fence comes back");
-	close(f.fence_fd);
-	f.fence_fd = -1;
+	tap_ok(!dmabuf_channel_acquire(p, 1000, &f, &rel) && f.id == 0 &&
+	       f.fence_fd == -1 && rel >= 0 && same_file(rel, pp[1]) &&
+	       is_cloexec(rel),
+	       "acquire: the consumer's release fence comes back, the "
+	       "caller's, frame.fence_fd -1");
+	close(rel);
 	f.seq = 43;
 	fill_fd(f.buf_fd, SZ, 43);
-	dmabuf_channel_send(p, &f);
-	tap_ok(dmabuf_channel_receive(c, 1000, &r) == 1 && r.fence_fd == -1 &&
+	tap_ok(!dmabuf_channel_send(p, &f) &&
+	       dmabuf_channel_receive(c, 1000, &r) == 1 && r.fence_fd == -1 &&
 	       r.seq == 43 && check_fd(r.buf_fd, SZ, 43) &&
 	       r.buf_fd == buf_fd && count_fds() == before + 1,
 	       "second frame of the slot: same buffer fd, no new fd");
@@ -238,10 +247,20 @@ static void test_states(void)
 	       dmabuf_channel_send(p, NULL) == -EINVAL &&
 	       dmabuf_channel_send(c, &f) == -EINVAL,
 	       "send: id beyond the pool, NULL, consumer rejected");
-	dmabuf_channel_acquire(p, 0, &g);
+	dmabuf_channel_acquire(p, 0, &g, NULL);
 	g.fence_fd = -5;
 	tap_ok(dmabuf_channel_send(p, &g) == -EBADF, "send: fence -5: -EBADF");
+	g.fence_fd = closed_fd();
+	tap_ok(dmabuf_channel_send(p, &g) == -EBADF,
+	       "send: a fence that is not open: -EBADF");
 	g.fence_fd = -1;
+	g.flags = 1;
+	ok = dmabuf_channel_send(p, &g) == -EINVAL;
+	g.flags = 0;
+	g.reserved[2] = 1;
+	ok &= dmabuf_channel_send(p, &g) == -EINVAL;
+	g.reserved[2] = 0;
+	tap_ok(ok, "send: a flag or a reserved word set: -EINVAL");
 	ok = !dmabuf_channel_send(p, &g) &&
 	     dmabuf_channel_send(p, &g) == -EINVAL;
 	tap_ok(ok, "send twice: -EINVAL");
@@ -252,14 +271,14 @@ static void test_states(void)
 	       check_fd(r[1].buf_fd, SZ, 1) && check_fd(r[2].buf_fd, SZ, 2),
 	       "consumer holds three frames of three slots at once");
 	t = now_ms();
-	ok = dmabuf_channel_acquire(p, 100, &g) == -ETIME;
+	ok = dmabuf_channel_acquire(p, 100, &g, NULL) == -ETIME;
 	t = now_ms() - t;
 	tap_ok(ok && t >= 100 && t < 5000 &&
-	       dmabuf_channel_acquire(p, 0, &g) == -ETIME,
+	       dmabuf_channel_acquire(p, 0, &g, NULL) == -ETIME,
 	       "every slot in flight: acquire waits, -ETIME after %lld ms",
 	       (long long)t);
 	dmabuf_channel_release(c, 1, -1);
-	tap_ok(!dmabuf_channel_acquire(p, 1000, &g) && g.id == 1,
+	tap_ok(!dmabuf_channel_acquire(p, 1000, &g, NULL) && g.id == 1,
 	       "a release frees exactly that slot");
 	tap_ok(dmabuf_channel_receive(c, 0, &r[0]) == -ETIME &&
 	       dmabuf_channel_receive(p, 0, &r[0]) == -EINVAL,
@@ -273,7 +292,7 @@ static void test_states(void)
 	       dmabuf_channel_receive(c, 0, &r[0]) == 0,
 	       "after finish: receive returns 0, and again");
 	tap_ok(!dmabuf_channel_release(c, 0, -1) &&
-	       !dmabuf_channel_acquire(p, 1000, &g) && g.id == 0,
+	       !dmabuf_channel_acquire(p, 1000, &g, NULL) && g.id == 0,
 	       "frames held at the end are still released to the producer");
 	dmabuf_channel_free(p);
 	tap_ok(!dmabuf_channel_release(c, 2, -1),
@@ -313,12 +332,12 @@ static void test_gone(void)
 	dmabuf_channel_add_buffer(p, fd, &id);
 	produce(p, 1, -1, NULL);
 	dmabuf_channel_free(c);
-	tap_ok(dmabuf_channel_acquire(p, 1000, &g) == -EPIPE,
+	tap_ok(dmabuf_channel_acquire(p, 1000, &g, NULL) == -EPIPE,
 	       "consumer gone: acquire -EPIPE even with a free slot");
 	dmabuf_channel_free(p);
 	pair(&p, &c, NULL);
 	dmabuf_channel_add_buffer(p, fd, &id);
-	dmabuf_channel_acquire(p, 0, &g);
+	dmabuf_channel_acquire(p, 0, &g, NULL);
 	dmabuf_channel_free(c);
 	tap_ok(dmabuf_channel_send(p, &g) == -EPIPE &&
 	       dmabuf_channel_finish(p) == -EPIPE,
@@ -347,7 +366,7 @@ static void test_free(void)
 	dmabuf_channel_receive(c, 1000, &r);
 	dmabuf_channel_release(c, r.id, pp[0]);
 	/* takes the RELEASE of slot 0 in, hands out slot 1 */
-	tap_ok(!dmabuf_channel_acquire(p, 1000, &f) && f.id == 1 &&
+	tap_ok(!dmabuf_channel_acquire(p, 1000, &f, NULL) && f.id == 1 &&
 	       f.fence_fd == -1, "acquire: round-robin, slot 1 next");
 	dmabuf_channel_free(p);
 	dmabuf_channel_free(c);
@@ -370,6 +389,7 @@ struct bad {
 	uint64_t size;
 	int len;		/* 0: sizeof(struct wire); -1: empty */
 	int nfds;		/* memfds of SZ bytes attached */
+	int kind;		/* the first fd: 0 sealed memfd, 1 unsealed, 2 pipe */
 };
 
 static const struct bad bad[] = {
@@ -404,6 +424,10 @@ static const struct bad bad[] = {
 	  .size = SZ },
 	{ "NEW whose size is not the buffer's", .type = NEW, .flags = F_BUF,
 	  .size = 1, .nfds = 1 },
+	{ "NEW whose buffer is an unsealed memfd", .type = NEW, .flags = F_BUF,
+	  .size = SZ, .nfds = 1, .kind = 1 },
+	{ "NEW whose buffer is a pipe", .type = NEW, .flags = F_BUF,
+	  .size = SZ, .nfds = 1, .kind = 2 },
 	{ "NEW of slot 64", .type = NEW, .flags = F_BUF, .id = 64, .size = SZ,
 	  .nfds = 1 },
 	{ "NEW with an unknown flag", .type = NEW, .flags = F_BUF | 0x100,
@@ -416,10 +440,12 @@ static void test_bad(const struct bad *b)
 {
 	struct wire w[2] = { { .magic = MAGIC, .version = 1, .type = HELLO,
 			       .id = PROD } };
-	int fds[3], raw, i, before = count_fds(), ok;
+	int fds[3], raw, i, before = count_fds(), ok, pp[2] = { -1, -1 };
 	struct dmabuf_channel *c;
 	struct dmabuf_frame r;
 
+	if (b->kind == 2 && pipe2(pp, O_CLOEXEC))
+		return;
 	pair(NULL, &c, &raw);
 	if (!b->no_hello)
 		raw_send(raw, w, sizeof(w[0]), NULL, 0);
@@ -432,6 +458,14 @@ static void test_bad(const struct bad *b)
 	w->size = b->size;
 	for (i = 0; i < b->nfds; i++)
 		fds[i] = pattern_memfd(SZ, i);
+	if (b->kind == 1) {
+		close(fds[0]);
+		fds[0] = plain_memfd(SZ);
+	} else if (b->kind == 2) {
+		close(fds[0]);
+		fds[0] = pp[0];
+		close(pp[1]);
+	}
 	raw_send(raw, w, b->len < 0 ? 0 : b->len ? (size_t)b->len : sizeof(*w),
 		 fds, b->nfds);
 	for (i = 0; i < b->nfds; i++)
@@ -498,8 +532,8 @@ static void test_raw_peer(void)
 	produce(p, 1, -1, NULL);
 	raw_msg(raw, HELLO, 0, CONS, 0, NULL, 0);
 	raw_msg(raw, RELEASE, 0, 1, 0, NULL, 0);
-	tap_ok(dmabuf_channel_acquire(p, 1000, &r) == -EPROTO &&
-	       dmabuf_channel_acquire(p, 0, &r) == -EPROTO,
+	tap_ok(dmabuf_channel_acquire(p, 1000, &r, NULL) == -EPROTO &&
+	       dmabuf_channel_acquire(p, 0, &r, NULL) == -EPROTO,
 	       "producer: RELEASE of a slot not sent: -EPROTO, sticky");
 	dmabuf_channel_free(p);
 	close(raw);
@@ -510,7 +544,7 @@ static void test_raw_peer(void)
 	raw_msg(raw, HELLO, 0, CONS, 0, NULL, 0);
 	raw_msg(raw, RELEASE, 0, 0, 0, fds, 1);
 	close(fds[0]);
-	tap_ok(dmabuf_channel_acquire(p, 1000, &r) == -EPROTO,
+	tap_ok(dmabuf_channel_acquire(p, 1000, &r, NULL) == -EPROTO,
 	       "producer: RELEASE with an fd it does not announce: -EPROTO");
 	dmabuf_channel_free(p);
 	close(raw);
@@ -536,6 +570,292 @@ static void test_held_twice(void)
 	close(raw);
 	tap_ok(count_fds() == before, "no fd left behind");
 	close(fd);
+}
+
+/* NEW without BUF must announce the size the buffer has. */
+static void test_wrong_size(void)
+{
+	int raw, fd = pattern_memfd(SZ, 1), before = count_fds(), ok;
+	struct dmabuf_channel *c;
+	struct dmabuf_frame r;
+
+	pair(NULL, &c, &raw);
+	raw_msg(raw, HELLO, 0, PROD, 0, NULL, 0);
+	raw_msg(raw, NEW, F_BUF, 3, SZ, &fd, 1);
+	ok = dmabuf_channel_receive(c, 1000, &r) == 1 && r.id == 3 &&
+	     !dmabuf_channel_release(c, 3, -1);
+	raw_msg(raw, NEW, 0, 3, 2 * SZ, NULL, 0);
+	tap_ok(ok && dmabuf_channel_receive(c, 1000, &r) == -EPROTO &&
+	       dmabuf_channel_receive(c, 0, &r) == -EPROTO,
+	       "NEW without BUF announcing another size: -EPROTO, sticky");
+	dmabuf_channel_free(c);
+	close(raw);
+	tap_ok(count_fds() == before, "no fd left behind");
+	close(fd);
+}
+
+/* A producer channel against a raw consumer that breaks the protocol. */
+static void test_raw_consumer(void)
+{
+	static const struct {
+		const char *what;
+		uint32_t flags, id;
+		bool resend;	/* after a RELEASE, send the slot again */
+	} cases[] = {
+		{ "RELEASE of slot 5 of a 2-slot pool", 0, 5, false },
+		{ "RELEASE of slot 63 of a 2-slot pool", 0, 63, false },
+		{ "RELEASE with an unknown flag", 0x8, 0, false },
+		{ "FORGET for a buffer the consumer has", F_FORGET, 0, true },
+	};
+	struct dmabuf_channel *p;
+	struct dmabuf_frame f;
+	int raw, fd, before, i, ok;
+	uint32_t id;
+
+	for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+		before = count_fds();
+		pair(&p, NULL, &raw);
+		fd = pattern_memfd(SZ, 0);
+		dmabuf_channel_add_buffer(p, fd, &id);
+		dmabuf_channel_add_buffer(p, fd, &id);
+		close(fd);
+		raw_msg(raw, HELLO, 0, CONS, 0, NULL, 0);
+		ok = !produce(p, 1, -1, &id) && id == 0;
+		if (cases[i].resend) {
+			/* slot 0 back, slot 1 taken: the next is slot 0 */
+			raw_msg(raw, RELEASE, 0, 0, 0, NULL, 0);
+			ok &= !dmabuf_channel_acquire(p, 1000, &f, NULL) &&
+			      f.id == 1 && !dmabuf_channel_cancel(p, 1);
+			ok &= !produce(p, 2, -1, &id) && id == 0;
+		}
+		raw_msg(raw, RELEASE, cases[i].flags, cases[i].id, 0, NULL, 0);
+		tap_ok(ok && dmabuf_channel_acquire(p, 1000, &f, NULL) ==
+		       -EPROTO && dmabuf_channel_acquire(p, 0, &f, NULL) ==
+		       -EPROTO, "producer: %s: -EPROTO, sticky", cases[i].what);
+		dmabuf_channel_free(p);
+		close(raw);
+		if (count_fds() != before)
+			tap_diag("%d fds left behind", count_fds() - before);
+	}
+}
+
+/*
+ * A consumer created after a short-lived producer has finished and gone
+ * still gets the frames, then the end of the stream.
+ */
+static void test_late_consumer(void)
+{
+	int sv[2], fd = pattern_memfd(SZ, 0), before, ret, ok;
+	struct dmabuf_channel *p, *c = NULL;
+	struct dmabuf_frame r[2];
+	uint32_t id;
+
+	before = count_fds();
+	dmabuf_socketpair(sv);
+	dmabuf_channel_new(sv[0], PROD, &p);
+	dmabuf_channel_add_buffer(p, fd, &id);
+	close(fd);
+	fd = pattern_memfd(SZ, 0);	/* two buffers for two frames */
+	dmabuf_channel_add_buffer(p, fd, &id);
+	ok = !produce(p, 1, -1, NULL) && !produce(p, 2, -1, NULL) &&
+	     !dmabuf_channel_finish(p);
+	dmabuf_channel_free(p);
+	ret = dmabuf_channel_new(sv[1], CONS, &c);
+	tap_ok(ok && !ret,
+	       "consumer made after the producer finished and went: new "
+	       "succeeds (%d)", ret);
+	if (ret) {
+		close(sv[1]);
+		tap_skip("no consumer");
+		close(fd);
+		return;
+	}
+	ok = dmabuf_channel_receive(c, 1000, &r[0]) == 1 && r[0].seq == 1 &&
+	     check_fd(r[0].buf_fd, SZ, 1) &&
+	     dmabuf_channel_receive(c, 1000, &r[1]) == 1 && r[1].seq == 2 &&
+	     check_fd(r[1].buf_fd, SZ, 2) &&
+	     dmabuf_channel_receive(c, 1000, &r[0]) == 0 &&
+	     !dmabuf_channel_release(c, 0, -1) &&
+	     !dmabuf_channel_release(c, 1, -1) &&
+	     dmabuf_channel_receive(c, 0, &r[0]) == 0;
+	dmabuf_channel_free(c);
+	tap_ok(ok && count_fds() == before,
+	       "late consumer: both frames, then 0; releases succeed");
+	close(fd);
+}
+
+/* acquire() with no slot free and none with the consumer: -EDEADLK. */
+static void test_deadlock(void)
+{
+	struct dmabuf_channel *p, *c;
+	struct dmabuf_frame f, g;
+	int fd = pattern_memfd(SZ, 0), st, ok;
+	uint32_t id;
+	int64_t t;
+	pid_t pid;
+
+	pair(&p, &c, NULL);
+	dmabuf_channel_add_buffer(p, fd, &id);
+	dmabuf_channel_add_buffer(p, fd, &id);
+	close(fd);
+	ok = !dmabuf_channel_acquire(p, 0, &f, NULL) &&
+	     !dmabuf_channel_acquire(p, 0, &g, NULL);
+	t = now_ms();
+	ok &= dmabuf_channel_acquire(p, 0, &f, NULL) == -EDEADLK &&
+	      dmabuf_channel_acquire(p, 500, &f, NULL) == -EDEADLK;
+	t = now_ms() - t;
+	tap_ok(ok && t < 400,
+	       "every slot acquired: acquire is -EDEADLK at once (%lld ms)",
+	       (long long)t);
+	/* waiting forever must not hang either; a child, in case it does */
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		alarm(5);
+		_exit(dmabuf_channel_acquire(p, -1, &f, NULL) == -EDEADLK ? 0
+									  : 1);
+	}
+	st = wait_child_ms(pid, 8000);
+	tap_ok(st == 0, "every slot acquired: acquire(-1) is -EDEADLK, no hang "
+	       "(%d)", st);
+	ok = !dmabuf_channel_send(p, &g) &&
+	     dmabuf_channel_acquire(p, 50, &f, NULL) == -ETIME;
+	tap_ok(ok, "one slot with the consumer: acquire waits (-ETIME)");
+	dmabuf_channel_free(p);
+	dmabuf_channel_free(c);
+}
+
+/* cancel(): a slot acquired and not sent goes back, with its fence. */
+static void test_cancel(void)
+{
+	int fd = pattern_memfd(SZ, 0), pp[2], before, rel = -1, rel2 = -1;
+	struct dmabuf_channel *p, *c;
+	struct dmabuf_frame f, r;
+	uint32_t id;
+	int ok;
+
+	pipe2(pp, O_CLOEXEC);
+	before = count_fds();
+	pair(&p, &c, NULL);
+	dmabuf_channel_add_buffer(p, fd, &id);
+	tap_ok(dmabuf_channel_cancel(NULL, 0) == -EINVAL &&
+	       dmabuf_channel_cancel(c, 0) == -EINVAL &&
+	       dmabuf_channel_cancel(p, 0) == -EINVAL &&
+	       dmabuf_channel_cancel(p, 1) == -EINVAL &&
+	       dmabuf_channel_cancel(p, 64) == -EINVAL,
+	       "cancel: NULL, consumer, a free slot, beyond the pool: -EINVAL");
+	ok = !produce(p, 1, -1, NULL) &&
+	     dmabuf_channel_receive(c, 1000, &r) == 1 &&
+	     !dmabuf_channel_release(c, 0, pp[0]) &&
+	     !dmabuf_channel_acquire(p, 1000, &f, &rel) && rel >= 0;
+	ok &= !dmabuf_channel_cancel(p, 0) &&
+	      dmabuf_channel_cancel(p, 0) == -EINVAL &&
+	      dmabuf_channel_send(p, &f) == -EINVAL;
+	tap_ok(ok, "cancel of an acquired slot; again, or send after it: "
+	       "-EINVAL");
+	if (rel >= 0)
+		close(rel);
+	ok = !dmabuf_channel_acquire(p, 1000, &f, &rel2) && f.id == 0 &&
+	     rel2 >= 0 && same_file(rel2, pp[0]);
+	tap_ok(ok, "the next acquire returns the slot with its release fence "
+	       "again");
+	if (rel2 >= 0)
+		close(rel2);
+	f.seq = 2;
+	ok = !dmabuf_channel_send(p, &f) &&
+	     dmabuf_channel_receive(c, 1000, &r) == 1 && r.seq == 2;
+	dmabuf_channel_free(p);
+	dmabuf_channel_free(c);
+	tap_ok(ok && count_fds() == before,
+	       "then it is sent as usual; nothing left behind");
+	close(fd);
+	close(pp[0]);
+	close(pp[1]);
+}
+
+/* acquire() with release_fence_fd NULL waits for the fence itself. */
+static void test_wait_release(void)
+{
+	int fd = pattern_memfd(SZ, 0), pp[2], before, ok;
+	struct dmabuf_channel *p, *c;
+	struct dmabuf_frame f, r;
+	uint32_t id;
+	int64_t t;
+
+	pipe2(pp, O_CLOEXEC);
+	pair(&p, &c, NULL);
+	dmabuf_channel_add_buffer(p, fd, &id);
+	ok = !produce(p, 1, -1, NULL) &&
+	     dmabuf_channel_receive(c, 1000, &r) == 1 &&
+	     !dmabuf_channel_release(c, 0, pp[0]);
+	/* the RELEASE (and its fence) arrives with the first acquire */
+	t = now_ms();
+	ok &= dmabuf_channel_acquire(p, 100, &f, NULL) == -ETIME;
+	t = now_ms() - t;
+	before = count_fds();
+	tap_ok(ok && t >= 100 && t < 5000 &&
+	       dmabuf_channel_acquire(p, 0, &f, NULL) == -ETIME &&
+	       count_fds() == before,
+	       "acquire(NULL): waits for the release fence, -ETIME after "
+	       "%lld ms, the fence kept", (long long)t);
+	ok = write(pp[1], "s", 1) == 1;
+	ok &= !dmabuf_channel_acquire(p, 1000, &f, NULL) && f.id == 0 &&
+	      f.fence_fd == -1 && count_fds() == before - 1;
+	tap_ok(ok, "acquire(NULL): once it signals, the slot; the fence "
+	       "closed by the library");
+	dmabuf_channel_free(p);
+	dmabuf_channel_free(c);
+	close(fd);
+	close(pp[0]);
+	close(pp[1]);
+}
+
+#define PASS_FRAMES 100
+
+/*
+ * Sockets with SO_PASSCRED and SO_PASSPIDFD on both ends: every message
+ * brings credentials and a pidfd; the channel works and leaks nothing.
+ */
+static void test_pass_options(void)
+{
+	int sv[2], fd = pattern_memfd(SZ, 0), pp[2], before, i, ok, pidfd;
+	struct dmabuf_channel *p, *c;
+	struct dmabuf_frame r;
+	uint32_t id;
+
+	pipe2(pp, O_CLOEXEC);
+	dmabuf_socketpair(sv);
+	pidfd = set_pass(sv[0], SO_PASSPIDFD);
+	ok = !set_pass(sv[0], SO_PASSCRED) && !set_pass(sv[1], SO_PASSCRED) &&
+	     (!pidfd || pidfd == -ENOPROTOOPT) &&
+	     (pidfd || !set_pass(sv[1], SO_PASSPIDFD));
+	if (pidfd)
+		tap_diag("SO_PASSPIDFD: not known to this kernel, "
+			 "SO_PASSCRED alone");
+	before = count_fds();
+	dmabuf_channel_new(sv[0], PROD, &p);
+	dmabuf_channel_new(sv[1], CONS, &c);
+	dmabuf_channel_add_buffer(p, fd, &id);
+	dmabuf_channel_add_buffer(p, fd, &id);
+	for (i = 0; ok && i < PASS_FRAMES; i++) {
+		ok = !produce(p, (uint64_t)i, pp[0], NULL) &&
+		     dmabuf_channel_receive(c, 1000, &r) == 1 &&
+		     r.seq == (uint64_t)i && r.fence_fd >= 0 &&
+		     check_fd(r.buf_fd, SZ, (uint64_t)i);
+		if (r.fence_fd >= 0)
+			close(r.fence_fd);
+		ok &= !dmabuf_channel_release(c, r.id, pp[1]);
+	}
+	dmabuf_channel_free(p);
+	dmabuf_channel_free(c);
+	/* the sockets went with the channels */
+	tap_ok(ok && count_fds() == before - 2,
+	       "SO_PASSCRED%s on both ends: %d frames with fences, no fd "
+	       "leaked (%d)", pidfd ? "" : " + SO_PASSPIDFD", PASS_FRAMES,
+	       count_fds() - before + 2);
+	close(fd);
+	close(pp[0]);
+	close(pp[1]);
 }
 
 /*
@@ -577,7 +897,7 @@ static int emfile_consumer(int sock)
  */
 static int emfile_producer(int sock)
 {
-	int fd = pattern_memfd(SZ, 0), st = 0, before;
+	int fd = pattern_memfd(SZ, 0), st = 0, before, rel;
 	struct dmabuf_channel *p;
 	struct dmabuf_frame f;
 	uint32_t id;
@@ -590,14 +910,16 @@ static int emfile_producer(int sock)
 	if (produce(p, 1, -1, NULL) || produce(p, 2, -1, NULL))
 		st |= 1;
 	before = count_fds();
-	if (limit_fds(0) || dmabuf_channel_acquire(p, 10000, &f) != -EMFILE)
+	if (limit_fds(0) ||
+	    dmabuf_channel_acquire(p, 10000, &f, &rel) != -EMFILE)
 		st |= 2;
 	if (unlimit_fds() || count_fds() != before)
 		st |= 4;
-	if (dmabuf_channel_acquire(p, 10000, &f) || f.id != 1 ||
-	    f.fence_fd != -1)
+	if (dmabuf_channel_acquire(p, 10000, &f, &rel) || f.id != 1 ||
+	    rel != -1)
 		st |= 8;
-	if (dmabuf_channel_acquire(p, 100, &f) != -ETIME)
+	/* slot 0 lost, slot 1 acquired: nothing can come back */
+	if (dmabuf_channel_acquire(p, -1, &f, &rel) != -EDEADLK)
 		st |= 16;
 	if (dmabuf_channel_finish(p))
 		st |= 32;
@@ -609,7 +931,7 @@ static void test_emfile(void)
 {
 	struct dmabuf_channel *p, *c;
 	struct dmabuf_frame f, r[2];
-	int sv[2], fd, pp[2], st, ok;
+	int sv[2], fd, pp[2], st, ok, rel;
 	uint32_t id;
 	pid_t pid;
 
@@ -623,14 +945,14 @@ static void test_emfile(void)
 	close(fd);
 	ok = !produce(p, 0, pp[0], NULL);
 	/* the consumer gives the slot back unread, asks for the buffer again */
-	ok &= !dmabuf_channel_acquire(p, 10000, &f) && f.id == 0 &&
-	      f.fence_fd == -1;
+	ok &= !dmabuf_channel_acquire(p, 10000, &f, &rel) && f.id == 0 &&
+	      rel == -1;
 	tap_ok(ok, "consumer EMFILE: the slot comes back without a fence");
 	fill_fd(f.buf_fd, SZ, 1);
 	f.seq = 1;
 	f.fence_fd = pp[0];
 	ok = !dmabuf_channel_send(p, &f) &&
-	     !dmabuf_channel_acquire(p, 10000, &f);
+	     !dmabuf_channel_acquire(p, 10000, &f, NULL);
 	ok &= !dmabuf_channel_finish(p);
 	dmabuf_channel_free(p);
 	st = wait_child(pid);
@@ -657,7 +979,8 @@ static void test_emfile(void)
 	tap_ok(st >= 0 && !(st & 6),
 	       "producer EMFILE: acquire -EMFILE, no fd left behind");
 	tap_ok(st >= 0 && !(st & 24),
-	       "producer EMFILE: the other slot comes back, the lost never");
+	       "producer EMFILE: the other slot comes back, the lost never "
+	       "(-EDEADLK then)");
 	tap_ok(st >= 0 && !(st & 96), "producer EMFILE: finish");
 	close(pp[0]);
 	close(pp[1]);
@@ -679,7 +1002,7 @@ int main(int argc, char **argv)
 		return emfile_producer(atoi(argv[2]));
 
 	before = count_fds();
-	tap_plan(82);
+	tap_plan(104);
 	test_new();
 	test_add();
 	test_frame();
@@ -690,6 +1013,13 @@ int main(int argc, char **argv)
 		test_bad(&bad[i]);
 	test_raw_peer();
 	test_held_twice();
+	test_wrong_size();
+	test_raw_consumer();
+	test_late_consumer();
+	test_deadlock();
+	test_cancel();
+	test_wait_release();
+	test_pass_options();
 	test_emfile();
 	tap_ok(count_fds() == before, "no fd leaked over the whole run (%d)",
 	       count_fds() - before);

@@ -53,6 +53,15 @@ static inline int lowest_free_fd(void)
 	return fd;
 }
 
+/* An fd number that is not open. */
+static inline int closed_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	close(fd);
+	return fd;
+}
+
 static inline int unlimit_fds(void)
 {
 	struct rlimit rl;
@@ -139,18 +148,92 @@ static inline int check_fd(int fd, size_t size, uint64_t seq)
 	return ok;
 }
 
-/* A memfd of @size holding frame @seq's pattern, or -1. */
-static inline int pattern_memfd(size_t size, uint64_t seq)
+/*
+ * A memfd of @size sealed against shrinking (what the channel accepts in
+ * place of a dma-buf), or -1.
+ */
+static inline int sealed_memfd(size_t size)
 {
-	int fd = memfd_create("share-test", MFD_CLOEXEC);
+	int fd = memfd_create("share-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0)
 		return -1;
-	if (ftruncate(fd, size) || fill_fd(fd, size, seq)) {
+	if (ftruncate(fd, size) || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK)) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/* A sealed memfd of @size holding frame @seq's pattern, or -1. */
+static inline int pattern_memfd(size_t size, uint64_t seq)
+{
+	int fd = sealed_memfd(size);
+
+	if (fd < 0)
+		return -1;
+	if (fill_fd(fd, size, seq)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* An unsealed memfd of @size (the channel rejects it), or -1. */
+static inline int plain_memfd(size_t size)
+{
+	int fd = memfd_create("share-test-plain", MFD_CLOEXEC);
+
+	if (fd >= 0 && ftruncate(fd, size)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Not in every libc's headers yet (Linux 6.5) */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+
+/*
+ * Sets SO_PASSCRED, SO_PASSPIDFD or SO_PASSSEC on @sock: 0, or -errno
+ * (-ENOPROTOOPT: the running kernel does not know the option).
+ */
+static inline int set_pass(int sock, int opt)
+{
+	int one = 1;
+
+	return setsockopt(sock, SOL_SOCKET, opt, &one, sizeof(one)) ? -errno
+								      : 0;
+}
+
+/* Runs @ms milliseconds of sleep. */
+static inline void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+/*
+ * The exit status of @pid if it exits within @ms milliseconds; else it is
+ * killed and -2 returned (a hang is a failure, not a hung test).
+ */
+static inline int wait_child_ms(pid_t pid, int ms)
+{
+	int st, i;
+
+	for (i = 0; i < ms; i += 10) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		sleep_ms(10);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -2;
 }
 
 /* 1 if @a and @b are the same open file (a duplicate or a passed fd). */

@@ -77,12 +77,19 @@ static int helper_connect(const char *path)
  * fd, then for one, then with the limit restored. Exit status: a bit per
  * failed check.
  */
-static int helper_emfile(int sock)
+static int helper_emfile(int sock, bool pass)
 {
-	int fds[2], before = count_fds(), low = lowest_free_fd(), st = 0;
+	int fds[2], before, low, st = 0;
 	unsigned int n = 2;
 	char msg[8];
 
+	/* credentials and a pidfd take room too: -EMFILE all the same */
+	if (pass && (set_pass(sock, SO_PASSCRED) ||
+		     (set_pass(sock, SO_PASSPIDFD) &&
+		      errno != ENOPROTOOPT)))
+		return 32;
+	before = count_fds();
+	low = lowest_free_fd();
 	if (limit_fds(0) || dmabuf_recv_fds(sock, msg, sizeof(msg), fds, &n,
 					    10000) != -EMFILE || n != 2)
 		st |= 1;
@@ -134,8 +141,10 @@ static void test_args(void)
 	       dmabuf_recv_fds(sv[1], NULL, 4, NULL, NULL, 0) == -EINVAL &&
 	       dmabuf_recv_fds(sv[1], buf, 0, NULL, NULL, 0) == -EINVAL &&
 	       dmabuf_recv_fds(sv[1], buf, 4, NULL, &n, 0) == -EINVAL &&
-	       dmabuf_accept(-1, 0) == -EBADF,
-	       "recv_fds, accept: bad arguments rejected");
+	       dmabuf_accept(-1, 0) == -EBADF &&
+	       dmabuf_accept(sv[0], 1000) == -EINVAL,
+	       "recv_fds, accept: bad arguments rejected; accept on a socket "
+	       "that does not listen: -EINVAL at once");
 	tap_ok(dmabuf_listen(NULL) == -EINVAL && dmabuf_listen("") == -EINVAL &&
 	       dmabuf_listen("@") == -EINVAL &&
 	       dmabuf_connect(NULL) == -EINVAL &&
@@ -342,15 +351,25 @@ static void test_unrelated(const char *name, const char *what)
 	int l = dmabuf_listen(name), c = -1, ok;
 	pid_t pid;
 
-	if (!tap_ok(l >= 0 && is_cloexec(l), "listen on %s", what)) {
+	if (!tap_ok(l >= 0 && is_cloexec(l) &&
+		    (fcntl(l, F_GETFL) & O_NONBLOCK), "listen on %s: O_CLOEXEC, "
+		    "O_NONBLOCK", what)) {
 		tap_skip("no listening socket");
+		if (l >= 0)
+			close(l);
 		return;
 	}
+	pid_t peer = 0;
+	uid_t uid = 0;
+
 	pid = run_helper("connect", -1, name);
 	c = dmabuf_accept(l, 10000);
-	ok = c >= 0 && is_cloexec(c) && ask(c);
+	ok = c >= 0 && is_cloexec(c) && !(fcntl(c, F_GETFL) & O_NONBLOCK) &&
+	     !dmabuf_peer_cred(c, &peer, &uid, NULL) && peer == pid &&
+	     uid == geteuid() && ask(c);
 	tap_ok(ok && wait_child(pid) == 0,
-	       "%s: exec'd process connects, memfds both ways intact", what);
+	       "%s: exec'd process connects (peer_cred: its pid), memfds both "
+	       "ways intact", what);
 	if (c >= 0)
 		close(c);
 	close(l);
@@ -398,7 +417,7 @@ static void test_stale(void)
 	close(l);
 }
 
-static void test_emfile(void)
+static void test_emfile(const char *mode, const char *how)
 {
 	int sv[2], fds[2];
 	pid_t pid;
@@ -407,19 +426,312 @@ static void test_emfile(void)
 	dmabuf_socketpair(sv);
 	fds[0] = pattern_memfd(SZ, 3);
 	fds[1] = pattern_memfd(SZ, 4);
-	pid = run_helper("emfile", sv[1], NULL);
+	pid = run_helper(mode, sv[1], NULL);
 	close(sv[1]);
 	dmabuf_send_fds(sv[0], "1st", 3, fds, 2);
 	dmabuf_send_fds(sv[0], "2nd", 3, fds, 2);
 	dmabuf_send_fds(sv[0], "3rd", 3, fds, 2);
 	st = wait_child(pid);
-	tap_ok(st >= 0 && !(st & 1), "EMFILE, no fd installable: -EMFILE");
-	tap_ok(st >= 0 && !(st & 2), "EMFILE after one fd installed: -EMFILE");
-	tap_ok(st >= 0 && !(st & 4), "EMFILE: no fd left open in the receiver");
-	tap_ok(st >= 0 && !(st & 8), "EMFILE: the next message arrives whole");
+	tap_ok(st >= 0 && !(st & 33), "%sEMFILE, no fd installable: -EMFILE",
+	       how);
+	tap_ok(st >= 0 && !(st & 2), "%sEMFILE after one fd installed: -EMFILE",
+	       how);
+	tap_ok(st >= 0 && !(st & 4),
+	       "%sEMFILE: no fd left open in the receiver", how);
+	tap_ok(st >= 0 && !(st & 8),
+	       "%sEMFILE: the next message arrives whole", how);
 	close(fds[0]);
 	close(fds[1]);
 	close(sv[0]);
+}
+
+/*
+ * SO_PASSCRED on the receiving socket: the credentials take room in the
+ * control buffer, which must still hold DMABUF_MAX_FDS fds (a false
+ * -EMFILE otherwise); SO_PASSSEC may add a label.
+ */
+static void test_passcred(void)
+{
+	int sv[2], fds[DMABUF_MAX_FDS], got[DMABUF_MAX_FDS], i, ok;
+	unsigned int n = DMABUF_MAX_FDS;
+	int before, sec;
+	char buf[8];
+	ssize_t r;
+
+	dmabuf_socketpair(sv);
+	for (i = 0; i < DMABUF_MAX_FDS; i++)
+		fds[i] = pattern_memfd(SZ, (uint64_t)i);
+	before = count_fds();
+	ok = !set_pass(sv[1], SO_PASSCRED);
+	sec = set_pass(sv[1], SO_PASSSEC);
+	tap_ok(ok && (!sec || sec == -ENOPROTOOPT),
+	       "SO_PASSCRED and SO_PASSSEC set on the receiver (%d)", sec);
+	dmabuf_send_fds(sv[0], "sixteen", 7, fds, DMABUF_MAX_FDS);
+	r = dmabuf_recv_fds(sv[1], buf, sizeof(buf), got, &n, 1000);
+	ok = r == 7 && n == DMABUF_MAX_FDS;
+	for (i = 0; ok && i < DMABUF_MAX_FDS; i++)
+		ok = same_file(got[i], fds[i]);
+	tap_ok(ok, "SO_PASSCRED: %d fds arrive whole, no false -EMFILE (%zd)",
+	       DMABUF_MAX_FDS, r);
+	for (i = 0; r == 7 && i < (int)n; i++)
+		close(got[i]);
+	dmabuf_send_fds(sv[0], "none", 4, NULL, 0);
+	n = DMABUF_MAX_FDS;
+	tap_ok(dmabuf_recv_fds(sv[1], buf, sizeof(buf), got, &n, 1000) == 4 &&
+	       n == 0 && count_fds() == before,
+	       "SO_PASSCRED: a message without fds: none, nothing left open");
+	for (i = 0; i < DMABUF_MAX_FDS; i++)
+		close(fds[i]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+#define PIDFD_MSGS 50
+
+/*
+ * SO_PASSPIDFD on the receiving socket: every message brings a pidfd,
+ * which must be closed, not leaked; and it takes room in the control
+ * buffer too.
+ */
+static void test_passpidfd(void)
+{
+	int sv[2], fds[DMABUF_MAX_FDS], got[DMABUF_MAX_FDS], i, ret, ok = 1;
+	unsigned int n;
+	int before;
+	char buf[8];
+
+	dmabuf_socketpair(sv);
+	ret = set_pass(sv[1], SO_PASSPIDFD);
+	if (ret == -ENOPROTOOPT) {
+		for (i = 0; i < 3; i++)
+			tap_skip("SO_PASSPIDFD: not known to this kernel "
+				 "(Linux 6.5 added it)");
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	tap_ok(!ret && !set_pass(sv[1], SO_PASSCRED),
+	       "SO_PASSPIDFD and SO_PASSCRED set on the receiver");
+	for (i = 0; i < DMABUF_MAX_FDS; i++)
+		fds[i] = pattern_memfd(SZ, (uint64_t)i);
+	before = count_fds();
+	for (i = 0; i < PIDFD_MSGS; i++) {
+		n = 1;
+		ok &= !dmabuf_send_fds(sv[0], "pid", 3, fds, 1) &&
+		      dmabuf_recv_fds(sv[1], buf, sizeof(buf), got, &n,
+				      1000) == 3 && n == 1 &&
+		      same_file(got[0], fds[0]);
+		if (n == 1)
+			close(got[0]);
+	}
+	tap_ok(ok && count_fds() == before,
+	       "SO_PASSPIDFD: %d messages, their pidfds closed (%d left open)",
+	       PIDFD_MSGS, count_fds() - before);
+	n = DMABUF_MAX_FDS;
+	dmabuf_send_fds(sv[0], "sixteen", 7, fds, DMABUF_MAX_FDS);
+	ret = (int)dmabuf_recv_fds(sv[1], buf, sizeof(buf), got, &n, 1000);
+	tap_ok(ret == 7 && n == DMABUF_MAX_FDS,
+	       "SO_PASSPIDFD + SO_PASSCRED: %d fds still fit (%d)",
+	       DMABUF_MAX_FDS, ret);
+	for (i = 0; ret == 7 && i < (int)n; i++)
+		close(got[i]);
+	for (i = 0; i < DMABUF_MAX_FDS; i++)
+		close(fds[i]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+#define ACCEPTERS 3
+#define ACCEPT_ROUNDS 6
+
+/*
+ * ACCEPTERS processes accept on one listening socket with a timeout; one
+ * connection comes, and wakes them all. Those that lose the race must
+ * return -ETIME at their deadline, not block in accept(). The race is
+ * lost inside the library only now and then, hence several rounds.
+ */
+static void test_accept_race(void)
+{
+	int l, c, st, i, r, got, timed_out, bad = 0, hung = 0;
+	pid_t pid[ACCEPTERS];
+	char name[64];
+
+	for (r = 0; r < ACCEPT_ROUNDS; r++) {
+		snprintf(name, sizeof(name), "@sgbuf-share-race-%d-%d",
+			 getpid(), r);
+		l = dmabuf_listen(name);
+		fflush(stdout);
+		for (i = 0; i < ACCEPTERS; i++) {
+			pid[i] = fork();
+			if (!pid[i]) {
+				int64_t t = now_ms();
+				int fd = dmabuf_accept(l, 600);
+
+				t = now_ms() - t;
+				if (fd >= 0)
+					_exit(0);
+				_exit(fd == -ETIME && t >= 600 && t < 3000 ?
+				      1 : 2);
+			}
+		}
+		sleep_ms(200);
+		c = dmabuf_connect(name);
+		got = timed_out = 0;
+		for (i = 0; i < ACCEPTERS; i++) {
+			st = wait_child_ms(pid[i], 4000);
+			got += st == 0;
+			timed_out += st == 1;
+			hung += st == -2;
+		}
+		bad += l < 0 || c < 0 || got != 1 ||
+		       timed_out != ACCEPTERS - 1;
+		if (c >= 0)
+			close(c);
+		close(l);
+	}
+	tap_ok(!bad, "%d accepts, one connection, %d rounds: one gets it, "
+	       "the others -ETIME on time (%d rounds wrong, %d hung)",
+	       ACCEPTERS, ACCEPT_ROUNDS, bad, hung);
+}
+
+/* dmabuf_peer_cred() of a socketpair, and its errors */
+static void test_peer_cred(void)
+{
+	pid_t pid = 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int sv[2], p[2], s;
+
+	dmabuf_socketpair(sv);
+	pipe2(p, O_CLOEXEC);
+	tap_ok(!dmabuf_peer_cred(sv[0], &pid, &uid, &gid) &&
+	       pid == getpid() && uid == geteuid() && gid == getegid() &&
+	       !dmabuf_peer_cred(sv[1], NULL, NULL, NULL),
+	       "peer_cred of a socketpair: this process, uid, gid");
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	tap_ok(dmabuf_peer_cred(-1, &pid, NULL, NULL) == -EBADF &&
+	       dmabuf_peer_cred(closed_fd(), &pid, NULL, NULL) == -EBADF &&
+	       dmabuf_peer_cred(p[0], &pid, NULL, NULL) == -ENOTSOCK &&
+	       dmabuf_peer_cred(s, &pid, NULL, NULL) == -ENOTCONN,
+	       "peer_cred: -EBADF, -ENOTSOCK for a pipe, -ENOTCONN unconnected");
+	close(s);
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/*
+ * Names of the largest length: a 107-byte path and "@" + 107 bytes work;
+ * one byte more is -ENAMETOOLONG.
+ */
+static void test_name_lengths(void)
+{
+	char path[160], name[160];
+	size_t n;
+	int l, c;
+
+	snprintf(path, sizeof(path), "%s/", tmpdir);
+	n = strlen(path);
+	memset(path + n, 'p', 107 - n);
+	path[107] = '\0';
+	l = dmabuf_listen(path);
+	c = l >= 0 ? dmabuf_connect(path) : -1;
+	tap_ok(strlen(path) == 107 && l >= 0 && c >= 0,
+	       "a path of 107 bytes: listen and connect (%d, %d)", l, c);
+	if (c >= 0)
+		close(c);
+	if (l >= 0)
+		close(l);
+	unlink(path);
+	path[107] = 'p';
+	path[108] = '\0';
+	tap_ok(dmabuf_listen(path) == -ENAMETOOLONG &&
+	       dmabuf_connect(path) == -ENAMETOOLONG,
+	       "a path of 108 bytes: -ENAMETOOLONG");
+
+	n = (size_t)snprintf(name, sizeof(name), "@sgbuf-len-%d-", getpid());
+	memset(name + n, 'a', 108 - n);
+	name[108] = '\0';
+	l = dmabuf_listen(name);
+	c = l >= 0 ? dmabuf_connect(name) : -1;
+	tap_ok(strlen(name) == 108 && l >= 0 && c >= 0,
+	       "\"@\" and 107 bytes: listen and connect (%d, %d)", l, c);
+	if (c >= 0)
+		close(c);
+	if (l >= 0)
+		close(l);
+	name[108] = 'a';
+	name[109] = '\0';
+	tap_ok(dmabuf_listen(name) == -ENAMETOOLONG &&
+	       dmabuf_connect(name) == -ENAMETOOLONG,
+	       "\"@\" and 108 bytes: -ENAMETOOLONG");
+}
+
+#define RACERS 6
+
+/*
+ * RACERS processes call dmabuf_listen() on one stale socket file at once:
+ * exactly one replaces it and listens, the others find it in use, and a
+ * connect reaches the one that won.
+ */
+static void test_listen_race(void)
+{
+	int go[2], res[2], done[2], i, wins = 0, busy = 0, c = -1, st, ok = 1;
+	char path[128], r;
+	pid_t pid[RACERS];
+	int l;
+
+	snprintf(path, sizeof(path), "%s/race", tmpdir);
+	l = dmabuf_listen(path);
+	close(l);		/* the file stays: stale */
+	if (pipe2(go, O_CLOEXEC) || pipe2(res, O_CLOEXEC) ||
+	    pipe2(done, O_CLOEXEC))
+		return;
+	fflush(stdout);
+	for (i = 0; i < RACERS; i++) {
+		pid[i] = fork();
+		if (!pid[i]) {
+			int fd;
+
+			close(go[1]);
+			close(done[1]);
+			if (read(go[0], &r, 1) != 0)
+				_exit(4);
+			fd = dmabuf_listen(path);
+			r = fd >= 0 ? 'L' : fd == -EADDRINUSE ? 'B' : 'E';
+			if (write(res[1], &r, 1) != 1)
+				_exit(5);
+			/* everyone stays until the parent has connected */
+			if (read(done[0], &r, 1) != 0)
+				_exit(6);
+			_exit(0);
+		}
+	}
+	close(go[0]);
+	close(go[1]);		/* go */
+	close(done[0]);
+	for (i = 0; i < RACERS; i++) {
+		if (read(res[0], &r, 1) != 1)
+			break;
+		wins += r == 'L';
+		busy += r == 'B';
+	}
+	if (wins)
+		c = dmabuf_connect(path);
+	close(done[1]);
+	for (i = 0; i < RACERS; i++) {
+		st = wait_child_ms(pid[i], 10000);
+		ok &= st == 0;
+	}
+	tap_ok(wins == 1 && busy == RACERS - 1 && c >= 0 && ok,
+	       "%d listens on one stale path at once: %d won, %d in use, "
+	       "connect reaches the winner", RACERS, wins, busy);
+	if (c >= 0)
+		close(c);
+	close(res[0]);
+	close(res[1]);
+	unlink(path);
 }
 
 int main(int argc, char **argv)
@@ -434,12 +746,14 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "connect"))
 		return helper_connect(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "emfile"))
-		return helper_emfile(atoi(argv[2]));
+		return helper_emfile(atoi(argv[2]), false);
+	if (argc == 3 && !strcmp(argv[1], "emfile-pass"))
+		return helper_emfile(atoi(argv[2]), true);
 
 	if (!mkdtemp(tmpdir))
 		return 1;
 	before = count_fds();
-	tap_plan(43);
+	tap_plan(61);
 	test_socketpair();
 	test_args();
 	test_boundaries();
@@ -458,7 +772,14 @@ int main(int argc, char **argv)
 		unlink(path);
 	}
 	test_stale();
-	test_emfile();
+	test_emfile("emfile", "");
+	test_emfile("emfile-pass", "SO_PASSCRED, SO_PASSPIDFD: ");
+	test_passcred();
+	test_passpidfd();
+	test_accept_race();
+	test_peer_cred();
+	test_name_lengths();
+	test_listen_race();
 	tap_ok(count_fds() == before, "no fd leaked over the whole run (%d)",
 	       count_fds() - before);
 	rmdir(tmpdir);

@@ -132,7 +132,7 @@ static void produce(int sock, unsigned int frames, const uint8_t *held,
 	uint32_t *map[SLOTS] = { 0 };
 	struct dmabuf_channel *p;
 	struct dmabuf_frame f;
-	int fd, pp[2], ret = 0;
+	int fd, pp[2], ret = 0, rel;
 	unsigned int i;
 	uint32_t id;
 
@@ -144,21 +144,22 @@ static void produce(int sock, unsigned int frames, const uint8_t *held,
 		return;
 	}
 	for (i = 0; i < SLOTS; i++) {
-		fd = memfd_create("slot", MFD_CLOEXEC);
-		if (ftruncate(fd, SZ) || dmabuf_channel_add_buffer(p, fd, &id))
+		fd = sealed_memfd(SZ);
+		if (dmabuf_channel_add_buffer(p, fd, &id))
 			ret = -EIO;
 		close(fd);
 	}
 	for (i = 0; i < frames && !ret; i++) {
-		ret = dmabuf_channel_acquire(p, 10000, &f);
+		ret = dmabuf_channel_acquire(p, 10000, &f, &rel);
 		if (ret)
 			break;
 		if (held && __atomic_load_n(&held[f.id], __ATOMIC_SEQ_CST))
 			r->overlap++;
-		if (f.fence_fd >= 0) {
+		r->bad_fences += f.fence_fd != -1;
+		if (rel >= 0) {
 			r->fences++;
-			r->bad_fences += !is_fifo(f.fence_fd);
-			close(f.fence_fd);
+			r->bad_fences += !is_fifo(rel);
+			close(rel);
 		}
 		if (!map[f.id])
 			map[f.id] = mmap(NULL, SZ, PROT_WRITE, MAP_SHARED,
@@ -265,16 +266,15 @@ static void test_producer_dies(void)
 	pid = fork();
 	if (!pid) {
 		struct dmabuf_channel *p;
-		int fd = memfd_create("slot", MFD_CLOEXEC), i;
+		int fd = sealed_memfd(SZ), i;
 		uint32_t id;
 
 		close(sv[0]);
-		ftruncate(fd, SZ);
 		dmabuf_channel_new(sv[1], DMABUF_CHANNEL_PRODUCER, &p);
 		dmabuf_channel_add_buffer(p, fd, &id);
 		dmabuf_channel_add_buffer(p, fd, &id);
 		for (i = 0; i < 5; i++) {
-			dmabuf_channel_acquire(p, 10000, &f);
+			dmabuf_channel_acquire(p, 10000, &f, NULL);
 			f.seq = i;
 			dmabuf_channel_send(p, &f);
 		}
@@ -318,13 +318,12 @@ static void test_consumer_dies(void)
 	}
 	close(sv[1]);
 	dmabuf_channel_new(sv[0], DMABUF_CHANNEL_PRODUCER, &p);
-	fd = memfd_create("slot", MFD_CLOEXEC);
-	ftruncate(fd, SZ);
+	fd = sealed_memfd(SZ);
 	while (n < SLOTS && !dmabuf_channel_add_buffer(p, fd, &id))
 		n++;
 	close(fd);
 	for (n = 0; n < 100 && !ret; n++) {
-		ret = dmabuf_channel_acquire(p, 10000, &f);
+		ret = dmabuf_channel_acquire(p, 10000, &f, NULL);
 		if (!ret)
 			ret = dmabuf_channel_send(p, &f);
 	}
