@@ -79,6 +79,14 @@ static int64_t buf_size(int fd)
 	return end < 0 ? dmabuf_neg_errno() : (int64_t)end;
 }
 
+/* The checks of a call on dma-buf @fd for @access: -EINVAL first, then @fd. */
+static int check_access_fd(int fd, uint32_t access)
+{
+	if (!dmabuf_access_valid(access))
+		return -EINVAL;
+	return dmabuf_check_fd(fd);
+}
+
 DMABUF_EXPORT int dmabuf_get_info(int fd, struct dmabuf_info *info)
 {
 	const char *size, *count, *exp, *name;
@@ -161,9 +169,9 @@ DMABUF_EXPORT int dmabuf_map(int fd, uint32_t access, void **addr,
 	void *p;
 	int ret;
 
-	if (!addr || !dmabuf_access_valid(access))
+	if (!addr)
 		return -EINVAL;
-	ret = dmabuf_check_fd(fd);
+	ret = check_access_fd(fd, access);
 	if (ret)
 		return ret;
 	len = buf_size(fd);
@@ -206,14 +214,9 @@ static uint64_t sync_flags(bool begin, uint32_t access)
 static int sync_whole(int fd, bool begin, uint32_t access)
 {
 	struct dma_buf_sync sync = { .flags = sync_flags(begin, access) };
-	int ret;
+	int ret = check_access_fd(fd, access);
 
-	if (!dmabuf_access_valid(access))
-		return -EINVAL;
-	ret = dmabuf_check_fd(fd);
-	if (ret)
-		return ret;
-	return dmabuf_ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync);
+	return ret ? ret : dmabuf_ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync);
 }
 
 DMABUF_EXPORT int dmabuf_sync_begin(int fd, uint32_t access)
@@ -294,11 +297,8 @@ DMABUF_EXPORT int dmabuf_sync_range(int fd, uint32_t flags, uint64_t offset,
 
 DMABUF_EXPORT int dmabuf_wait(int fd, uint32_t access, int timeout_ms)
 {
-	int ret;
+	int ret = check_access_fd(fd, access);
 
-	if (!dmabuf_access_valid(access))
-		return -EINVAL;
-	ret = dmabuf_check_fd(fd);
 	if (ret)
 		return ret;
 	/* the dma-buf's poll: POLLIN once writers are done, POLLOUT all */
@@ -309,11 +309,8 @@ DMABUF_EXPORT int dmabuf_wait(int fd, uint32_t access, int timeout_ms)
 DMABUF_EXPORT int dmabuf_export_sync_file(int fd, uint32_t access)
 {
 	struct dma_buf_export_sync_file req;
-	int ret;
+	int ret = check_access_fd(fd, access);
 
-	if (!dmabuf_access_valid(access))
-		return -EINVAL;
-	ret = dmabuf_check_fd(fd);
 	if (ret)
 		return ret;
 	memset(&req, 0, sizeof(req));
@@ -328,14 +325,10 @@ DMABUF_EXPORT int dmabuf_import_sync_file(int fd, uint32_t access,
 					  int sync_fd)
 {
 	struct dma_buf_import_sync_file req;
-	int ret;
+	int ret = check_access_fd(fd, access);
 
-	if (!dmabuf_access_valid(access))
-		return -EINVAL;
-	ret = dmabuf_check_fd(fd);
-	if (ret)
-		return ret;
-	ret = dmabuf_fd_open(sync_fd);
+	if (!ret)
+		ret = dmabuf_fd_open(sync_fd);
 	if (ret)
 		return ret;
 	memset(&req, 0, sizeof(req));

@@ -63,10 +63,7 @@ static int alloc_opt(int c, struct alloc_opts *o)
 
 	switch (c) {
 	case 'b':
-		if (parse_backend(optarg, &o->backend))
-			return tool_usage_err("unknown backend '%s' (sgbuf, heap, "
-					      "heap:NAME, udmabuf, auto)", optarg);
-		return -1;
+		return parse_backend_opt(optarg, &o->backend);
 	case 'c':
 		o->flags |= DMABUF_ALLOC_CONTIGUOUS;
 		return -1;

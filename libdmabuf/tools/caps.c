@@ -202,12 +202,12 @@ static int caps_parse(int argc, char **argv, struct caps_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, ret;
 
 	while ((c = tool_getopt(argc, argv, "b:jh", longopts)) != -1) {
-		if (c == 'b' && parse_backend(optarg, &o->backend))
-			return tool_usage_err("unknown backend '%s' (sgbuf, heap, "
-					      "heap:NAME, udmabuf, auto)", optarg);
+		if (c == 'b' && (ret = parse_backend_opt(optarg,
+							 &o->backend)) >= 0)
+			return ret;
 		o->only |= c == 'b';
 		o->json |= c == 'j';
 		if (c == 'h') {

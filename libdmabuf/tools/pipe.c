@@ -137,10 +137,7 @@ static int pipe_opt(int c, struct pipe_opts *o)
 	case 'm':
 		return parse_mode(optarg, &o->mode);
 	case 'b':
-		if (parse_backend(optarg, &o->backend))
-			return tool_usage_err("unknown backend '%s' (sgbuf, heap, "
-					      "heap:NAME, udmabuf, auto)", optarg);
-		return -1;
+		return parse_backend_opt(optarg, &o->backend);
 	case 'q':
 		o->quiet = true;
 		return -1;

@@ -49,7 +49,7 @@ struct pipe_stats {
 #define U2_CRC		2	/* the producer's CRC-32 of the frame */
 #define U2_ENGINE_CRC	3	/* the engine's CRC-32 of the copy */
 
-/* The stages (pipe_stages.c, pipe_dma.c); each returns an exit status. */
+/* The stages (pipe_ends.c, pipe_dma.c); each returns an exit status. */
 int run_producer(const struct pipe_opts *o, int sock);
 int run_dma_stage(const struct pipe_opts *o, int in_sock, int out_sock);
 int run_consumer(const struct pipe_opts *o, int sock, struct pipe_stats *st);
@@ -62,6 +62,12 @@ extern int pipe_timeout_ms;	/* o->timeout_ms, for messages */
 void pipe_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The error message for a failed channel, fence or engine call. */
 int pipe_fail(const char *what, int err);
+/*
+ * The end of a producer's stream on channel @ch: takes every buffer of
+ * its pool back, so that no release is still on its way, then finishes.
+ * 0, or an exit status after saying why.
+ */
+int pipe_drain(const struct pipe_opts *o, struct dmabuf_channel *ch);
 /* Ends a forked stage process. */
 void pipe_child_init(const char *stage);
 __attribute__((noreturn)) void pipe_child_exit(int status);

@@ -276,23 +276,6 @@ static int forward_all(struct dma_stage *d)
 	return 0;
 }
 
-/* Takes every destination buffer back, then ends the stream downstream. */
-static int drain(struct dma_stage *d)
-{
-	struct dmabuf_frame fr;
-	uint64_t i;
-	int ret;
-
-	for (i = 0; i < d->o->pool; i++) {
-		ret = dmabuf_channel_acquire(d->out, d->o->timeout_ms, &fr,
-					     NULL);
-		if (ret < 0)
-			return pipe_fail("waiting for the last buffers", ret);
-	}
-	ret = dmabuf_channel_finish(d->out);
-	return ret < 0 ? pipe_fail("ending the stream", ret) : 0;
-}
-
 static int dma_setup(struct dma_stage *d, int in_sock, int out_sock)
 {
 	int ret;
@@ -343,7 +326,7 @@ int run_dma_stage(const struct pipe_opts *o, int in_sock, int out_sock)
 	if (!ret)
 		ret = forward_all(&d);
 	if (!ret)
-		ret = drain(&d);
+		ret = pipe_drain(o, d.out);
 	dma_teardown(&d);
 	return ret;
 }

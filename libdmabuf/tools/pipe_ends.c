@@ -128,23 +128,6 @@ static int produce(struct producer *p, uint64_t seq)
 	return ret < 0 ? pipe_fail("sending a frame", ret) : 0;
 }
 
-/* Takes every buffer back, so that no release is still on its way. */
-static int producer_drain(struct producer *p)
-{
-	struct dmabuf_frame fr;
-	uint64_t i;
-	int ret;
-
-	for (i = 0; i < p->o->pool; i++) {
-		ret = dmabuf_channel_acquire(p->ch, p->o->timeout_ms, &fr,
-					     NULL);
-		if (ret < 0)
-			return pipe_fail("waiting for the last buffers", ret);
-	}
-	ret = dmabuf_channel_finish(p->ch);
-	return ret < 0 ? pipe_fail("ending the stream", ret) : 0;
-}
-
 int run_producer(const struct pipe_opts *o, int sock)
 {
 	struct producer p = { .o = o };
@@ -161,7 +144,7 @@ int run_producer(const struct pipe_opts *o, int sock)
 	for (seq = 0; seq < o->frames && !ret; seq++)
 		ret = produce(&p, seq);
 	if (!ret)
-		ret = producer_drain(&p);
+		ret = pipe_drain(o, p.ch);
 	unmap_all(&p.maps);
 	dmabuf_channel_free(p.ch);
 	return ret;

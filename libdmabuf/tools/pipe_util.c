@@ -39,6 +39,21 @@ int pipe_fail(const char *what, int err)
 	return EXIT_FAIL;
 }
 
+int pipe_drain(const struct pipe_opts *o, struct dmabuf_channel *ch)
+{
+	struct dmabuf_frame fr;
+	uint64_t i;
+	int ret;
+
+	for (i = 0; i < o->pool; i++) {
+		ret = dmabuf_channel_acquire(ch, o->timeout_ms, &fr, NULL);
+		if (ret < 0)
+			return pipe_fail("waiting for the last buffers", ret);
+	}
+	ret = dmabuf_channel_finish(ch);
+	return ret < 0 ? pipe_fail("ending the stream", ret) : 0;
+}
+
 void pipe_child_init(const char *stage)
 {
 	pid_t parent = getppid();

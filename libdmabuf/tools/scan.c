@@ -148,6 +148,26 @@ int scan_bufinfo(struct scan *s, const char *path)
 	return ret;
 }
 
+/*
+ * Directory @path (relative to @at, or AT_FDCWD) opened, *@err 0; or NULL,
+ * *@err a negative errno.
+ */
+static DIR *opendir_at(int at, const char *path, int *err)
+{
+	int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+
+	*err = fd < 0 ? -errno : 0;
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		*err = -ENOMEM;
+	}
+	return d;
+}
+
 /* The buffer behind fd @name of a process, if it is a dma-buf. */
 static int scan_fd(struct scan *s, int piddir, int fddir, const char *name,
 		   pid_t pid)
@@ -183,20 +203,15 @@ static int scan_fd(struct scan *s, int piddir, int fddir, const char *name,
 static int scan_fds(struct scan *s, int piddir, pid_t pid)
 {
 	struct dirent *de;
-	int fddir, ret = 0;
 	DIR *d;
+	int ret;
 
-	fddir = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fddir < 0)
-		return -errno;
-	d = fdopendir(fddir);
-	if (!d) {
-		close(fddir);
-		return -ENOMEM;
-	}
+	d = opendir_at(piddir, "fd", &ret);
+	if (!d)
+		return ret;
 	while (!ret && (de = readdir(d)))
 		if (de->d_name[0] != '.')
-			ret = scan_fd(s, piddir, fddir, de->d_name, pid);
+			ret = scan_fd(s, piddir, dirfd(d), de->d_name, pid);
 	closedir(d);
 	return ret;
 }
@@ -230,17 +245,12 @@ static int scan_maps(struct scan *s, int piddir, pid_t pid)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	int fd, ret = 0;
 	FILE *f;
+	int ret;
 
-	fd = openat(piddir, "maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return -ENOMEM;
-	}
+	f = fopen_at(piddir, "maps", &ret);
+	if (!f)
+		return ret;
 	while (!ret && getline(&line, &cap, f) > 0)
 		ret = scan_map(s, line, pid);
 	if (!ret && ferror(f))
@@ -316,24 +326,19 @@ static int scan_pid(struct scan *s, int procdir, const char *name)
 int scan_system(struct scan *s)
 {
 	struct dirent *de;
-	int procdir, ret = 0;
 	DIR *d;
+	int ret;
 
 	memset(s, 0, sizeof(*s));
 	s->bufinfo_err = scan_bufinfo(s, BUFINFO);
 	if (s->bufinfo_err == -ENOMEM)
 		return -ENOMEM;
-	procdir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procdir < 0)
-		return -errno;
-	d = fdopendir(procdir);
-	if (!d) {
-		close(procdir);
-		return -ENOMEM;
-	}
+	d = opendir_at(AT_FDCWD, "/proc", &ret);
+	if (!d)
+		return ret;
 	while (!ret && (de = readdir(d)))
 		if (isdigit((unsigned char)de->d_name[0]))
-			ret = scan_pid(s, procdir, de->d_name);
+			ret = scan_pid(s, dirfd(d), de->d_name);
 	closedir(d);
 	return ret;
 }

@@ -60,6 +60,8 @@ struct backend_arg {
 };
 
 int parse_backend(const char *s, struct backend_arg *out);
+/* parse_backend() of a --backend option: -1, or EXIT_USAGE after saying why. */
+int parse_backend_opt(const char *arg, struct backend_arg *out);
 const char *backend_str(enum dmabuf_backend backend);
 /* dmabuf_allocator_new() for @arg; prints why it failed. */
 int open_allocator(const struct backend_arg *arg,
@@ -71,6 +73,12 @@ const char *fmt_size(uint64_t bytes, char *buf, size_t len);
 
 /* @s as a JSON string, quotes included. */
 void json_str(FILE *f, const char *s);
+
+/*
+ * @path (relative to @dirfd, or AT_FDCWD) opened for reading, *@err 0; or
+ * NULL, *@err a negative errno.
+ */
+FILE *fopen_at(int dirfd, const char *path, int *err);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_ns(void);

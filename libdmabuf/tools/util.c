@@ -160,6 +160,14 @@ int parse_backend(const char *s, struct backend_arg *out)
 	return 0;
 }
 
+int parse_backend_opt(const char *arg, struct backend_arg *out)
+{
+	if (parse_backend(arg, out))
+		return tool_usage_err("unknown backend '%s' (sgbuf, heap, "
+				      "heap:NAME, udmabuf, auto)", arg);
+	return -1;
+}
+
 const char *backend_str(enum dmabuf_backend backend)
 {
 	switch (backend) {
@@ -246,6 +254,22 @@ void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+FILE *fopen_at(int dirfd, const char *path, int *err)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	FILE *f;
+
+	*err = fd < 0 ? -errno : 0;
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		*err = -ENOMEM;
+	}
+	return f;
+}
+
 uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -282,16 +306,11 @@ int read_fdinfo(int dirfd, const char *path, struct fdinfo *out)
 	struct fdinfo fi = { .count = -1 };
 	char line[512];
 	FILE *f;
-	int fd;
+	int ret;
 
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return -ENOMEM;
-	}
+	f = fopen_at(dirfd, path, &ret);
+	if (!f)
+		return ret;
 	while (fgets(line, sizeof(line), f))
 		fdinfo_line(line, &fi);
 	fclose(f);

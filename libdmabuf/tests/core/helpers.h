@@ -1,40 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Helpers of the host unit tests: fds that are not dma-bufs, a closed fd
- * number, and the count of open fds for leak checks.
+ * Helpers of the host unit tests: fds that are not dma-bufs; a closed fd
+ * number and the count of open fds for leak checks (testutil.h).
  */
 #ifndef DMABUF_TEST_HELPERS_H
 #define DMABUF_TEST_HELPERS_H
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Open fds of this process (the directory's own fd not counted). */
-static inline int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
-
-/* An fd number that is not open. */
-static inline int closed_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	close(fd);
-	return fd;
-}
+#include "testutil.h"
 
 /*
  * Three fds that are neither dma-bufs nor sync_files: a memfd, a pipe's

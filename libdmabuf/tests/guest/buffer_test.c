@@ -5,9 +5,7 @@
  * and implicit sync with software fences of sgbuf's engine:
  * dmabuf_wait(), dmabuf_export_sync_file(), dmabuf_import_sync_file().
  */
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include "guest.h"
 
@@ -113,18 +111,14 @@ static void check_implicit_sync(const char *label, int fd,
 
 	/* CPU access waits for the fence: a child signals it 200 ms later */
 	id = add_fence(e, fd, DMABUF_WRITE);
-	pid = id ? fork() : -1;
-	if (pid == 0) {
-		usleep(200 * 1000);
-		_exit(dmabuf_engine_sw_signal(e, id, 0) ? 1 : 0);
-	}
+	pid = id ? sw_signal_later(e, id, 200) : -1;
 	t0 = now_ms();
 	st = pid > 0 ? dmabuf_sync_range(fd, DMABUF_READ | START, 0, 4096)
 		     : -1;
 	dt = now_ms() - t0;
 	dmabuf_sync_range(fd, DMABUF_READ | END, 0, 4096);
 	if (pid > 0)
-		waitpid(pid, NULL, 0);
+		wait_child(pid);
 	tap_ok(!st && dt >= 150,
 	       "%s: sync_range begin waits for a write fence (%lld ms)",
 	       label, dt);

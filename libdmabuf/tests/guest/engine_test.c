@@ -85,9 +85,13 @@ static int configure(struct dmabuf_engine *e, uint64_t latency_ns,
 
 typedef long (*check_fn)(const uint8_t *, size_t, uint32_t);
 
-/* Map @fd readable between sync_begin/end and hand it to @check. */
+/*
+ * Map @fd readable and hand [off, off + len) to @check, between
+ * sync_begin/end of the whole buffer, or if @ranged, dmabuf_sync_range()
+ * calls over the range only.
+ */
 static long cpu_check(int fd, check_fn check, uint64_t off, size_t len,
-		      uint32_t arg)
+		      uint32_t arg, int ranged)
 {
 	uint8_t *p;
 	size_t size;
@@ -95,30 +99,15 @@ static long cpu_check(int fd, check_fn check, uint64_t off, size_t len,
 
 	if (dmabuf_map(fd, DMABUF_READ, (void **)&p, &size))
 		return -2;
-	if (cpu_begin(fd))
+	if (ranged ? dmabuf_sync_range(fd, DMABUF_READ | DMABUF_SYNC_START,
+				       off, len) : cpu_begin(fd))
 		ret = -3;
 	else
 		ret = check(p + off, len, arg);
-	cpu_end(fd);
-	dmabuf_unmap(p, size);
-	return ret;
-}
-
-/* The same, bracketed by dmabuf_sync_range() over the range only. */
-static long cpu_check_range(int fd, check_fn check, uint64_t off, size_t len,
-			    uint32_t arg)
-{
-	uint8_t *p;
-	size_t size;
-	long ret;
-
-	if (dmabuf_map(fd, DMABUF_READ, (void **)&p, &size))
-		return -2;
-	if (dmabuf_sync_range(fd, DMABUF_READ | DMABUF_SYNC_START, off, len))
-		ret = -3;
+	if (ranged)
+		dmabuf_sync_range(fd, DMABUF_READ | DMABUF_SYNC_END, off, len);
 	else
-		ret = check(p + off, len, arg);
-	dmabuf_sync_range(fd, DMABUF_READ | DMABUF_SYNC_END, off, len);
+		cpu_end(fd);
 	dmabuf_unmap(p, size);
 	return ret;
 }
@@ -156,19 +145,38 @@ static int cpu_write(int fd, uint64_t off, size_t len, unsigned int seed,
 	return ret;
 }
 
-static uint32_t cpu_crc(int fd, uint64_t off, size_t len)
+/* sgbuf's checksum64 (uapi/linux/sgbuf.h), written from its description */
+static uint64_t checksum64(const uint8_t *d, size_t len)
 {
+	uint64_t a = 0, b = 0, w;
+	size_t i, k;
+
+	for (i = 0; i < len; i += 8) {
+		w = 0;
+		for (k = 0; k < 8 && i + k < len; k++)
+			w |= (uint64_t)d[i + k] << (8 * k);
+		a += w;
+		b += a;
+	}
+	a += len;
+	b += a;
+	return b ^ (a << 32 | a >> 32);
+}
+
+/* zlib's CRC-32, or if @sum64 sgbuf's checksum64, of [off, off + len) of @fd */
+static uint64_t cpu_sum(int fd, uint64_t off, size_t len, int sum64)
+{
+	uint64_t sum;
 	uint8_t *p;
 	size_t size;
-	uint32_t crc;
 
 	if (dmabuf_map(fd, DMABUF_READ, (void **)&p, &size))
 		return 0;
 	cpu_begin(fd);
-	crc = crc32_zlib(p + off, len);
+	sum = sum64 ? checksum64(p + off, len) : crc32_zlib(p + off, len);
 	cpu_end(fd);
 	dmabuf_unmap(p, size);
-	return crc;
+	return sum;
 }
 
 /* FILL, CHECKSUM, COPY, fences and error injection on one source's buffer. */
@@ -206,23 +214,23 @@ static void check_source(struct dmabuf_engine *e, int src, int ref,
 
 	j = job(DMABUF_JOB_FILL, 0, h, 0, 0, SIZE, 0xa5c3e1f0);
 	ret = run(e, &j, NULL);
-	tap_ok(!ret && cpu_check(fd, check_fill, 0, SIZE, 0xa5c3e1f0) == -1,
+	tap_ok(!ret && cpu_check(fd, check_fill, 0, SIZE, 0xa5c3e1f0, 0) == -1,
 	       "%s: FILL of the whole buffer, checked by the CPU (%d)", label,
 	       ret);
 
 	ret = cpu_write(ref, 4096, 16384, 3, 0);
 	j = job(DMABUF_JOB_COPY, ref_h, h, 4096, 8192, 16384, 0);
 	ret = ret ? ret : run(e, &j, NULL);
-	tap_ok(!ret && cpu_check(fd, check_pat, 8192, 16384, 3) == -1 &&
-	       cpu_check(fd, check_fill, 0, 8192, 0xa5c3e1f0) == -1 &&
+	tap_ok(!ret && cpu_check(fd, check_pat, 8192, 16384, 3, 0) == -1 &&
+	       cpu_check(fd, check_fill, 0, 8192, 0xa5c3e1f0, 0) == -1 &&
 	       cpu_check(fd, check_fill, 8192 + 16384, SIZE - 8192 - 16384,
-			 0xa5c3e1f0) == -1,
+			 0xa5c3e1f0, 0) == -1,
 	       "%s: COPY from sgbuf lands exactly in its range (%d)", label,
 	       ret);
 
 	j = job(DMABUF_JOB_CHECKSUM, h, 0, 100, 0, 40000, 0);
 	ret = run(e, &j, &sum);
-	tap_ok(!ret && sum == cpu_crc(fd, 100, 40000),
+	tap_ok(!ret && sum == cpu_sum(fd, 100, 40000, 0),
 	       "%s: CHECKSUM equals zlib's crc32: 0x%08llx (%d)", label,
 	       (unsigned long long)sum, ret);
 
@@ -243,7 +251,8 @@ static void check_source(struct dmabuf_engine *e, int src, int ref,
 	tap_ok(!dmabuf_engine_sw_signal(e, id, 0) &&
 	       !dmabuf_fence_wait(out, 10000) &&
 	       !dmabuf_engine_wait(e, seq, 0, &sum) &&
-	       sum == cpu_crc(fd, 0, SIZE) && !dmabuf_wait(fd, DMABUF_WRITE, 0),
+	       sum == cpu_sum(fd, 0, SIZE, 0) &&
+	       !dmabuf_wait(fd, DMABUF_WRITE, 0),
 	       "%s: in-fence signalled: the job ran, its out-fence signalled",
 	       label);
 	if (in >= 0)
@@ -259,7 +268,7 @@ static void check_source(struct dmabuf_engine *e, int src, int ref,
 	st = ret ? ret : dmabuf_engine_wait(e, last_seqno, 10000, NULL);
 	tap_ok(st == -EIO && dmabuf_fence_wait(out, 0) == -EIO &&
 	       dmabuf_fence_status(out) == -EIO &&
-	       cpu_check(fd, check_fill, 0, 4096, 0xa5c3e1f0) == -1,
+	       cpu_check(fd, check_fill, 0, 4096, 0xa5c3e1f0, 0) == -1,
 	       "%s: an injected error: wait, fence and status are -EIO (%d)",
 	       label, st);
 	configure(e, 0, 64, 0, 0);
@@ -278,14 +287,12 @@ out:
 
 static void check_args(struct dmabuf_engine *e, int ref, uint32_t ref_h)
 {
-	int nul = open("/dev/null", O_RDWR | O_CLOEXEC), closed, ret;
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC), closed = closed_fd();
 	struct dmabuf_engine_config c;
 	struct dmabuf_job j;
 	uint32_t h = 0;
 	uint64_t seq;
-
-	closed = open("/dev/null", O_RDWR | O_CLOEXEC);
-	close(closed);
+	int ret;
 
 	tap_ok(dmabuf_engine_import(e, -1, 0, &h) == -EBADF &&
 	       dmabuf_engine_import(e, nul, 0, &h) == -EINVAL &&
@@ -367,7 +374,8 @@ static void check_queue(struct dmabuf_engine *e, int ref, uint32_t ref_h)
 	j.pattern = 0x0a0b0c0d;
 	ret = dmabuf_engine_submit(e, &j, &s1, NULL);
 	t0 = now_ms();
-	tap_ok(!ret && cpu_check(ref, check_fill, 0, SIZE, 0x0a0b0c0d) == -1 &&
+	tap_ok(!ret &&
+	       cpu_check(ref, check_fill, 0, SIZE, 0x0a0b0c0d, 0) == -1 &&
 	       (dt = now_ms() - t0) >= 200,
 	       "sync_begin waits for the engine's write: the CPU sees the FILL");
 	configure(e, 0, 64, 0, 0);
@@ -446,44 +454,11 @@ static void check_no_sync(struct dmabuf_engine *e, int ref)
 	j = job(DMABUF_JOB_FILL, 0, h, 0, off, len, 0x5a6b7c8d);
 	ret = h ? run(e, &j, NULL) : -1;
 	tap_ok(!ret &&
-	       cpu_check_range(ref, check_fill, off, len, 0x5a6b7c8d) == -1,
+	       cpu_check(ref, check_fill, off, len, 0x5a6b7c8d, 1) == -1,
 	       "NO_SYNC import: the CPU reads what the device wrote in a synced range (%d)",
 	       ret);
 	if (h)
 		dmabuf_engine_unimport(e, h);
-}
-
-/* sgbuf's checksum64 (uapi/linux/sgbuf.h), written from its description */
-static uint64_t checksum64(const uint8_t *d, size_t len)
-{
-	uint64_t a = 0, b = 0, w;
-	size_t i, k;
-
-	for (i = 0; i < len; i += 8) {
-		w = 0;
-		for (k = 0; k < 8 && i + k < len; k++)
-			w |= (uint64_t)d[i + k] << (8 * k);
-		a += w;
-		b += a;
-	}
-	a += len;
-	b += a;
-	return b ^ (a << 32 | a >> 32);
-}
-
-static uint64_t cpu_sum64(int fd, uint64_t off, size_t len)
-{
-	uint64_t sum;
-	uint8_t *p;
-	size_t size;
-
-	if (dmabuf_map(fd, DMABUF_READ, (void **)&p, &size))
-		return 0;
-	dmabuf_sync_begin(fd, DMABUF_READ);
-	sum = checksum64(p + off, len);
-	dmabuf_sync_end(fd, DMABUF_READ);
-	dmabuf_unmap(p, size);
-	return sum;
 }
 
 static void check_checksum64(struct dmabuf_engine *e, int ref,
@@ -508,7 +483,7 @@ static void check_checksum64(struct dmabuf_engine *e, int ref,
 	cpu_write(ref, 0, SIZE, 11, 0);
 	j = job(DMABUF_JOB_CHECKSUM64, ref_h, 0, 100, 0, 40001, 0);
 	ret = run(e, &j, &sum);
-	want = cpu_sum64(ref, 100, 40001);
+	want = cpu_sum(ref, 100, 40001, 1);
 	tap_ok(!ret && sum == want,
 	       "CHECKSUM64 job: 0x%016llx, userspace 0x%016llx (%d)",
 	       (unsigned long long)sum, (unsigned long long)want, ret);

@@ -3,8 +3,6 @@
  * sync_file functions with software fences of sgbuf's engine: status,
  * wait with and without timeout, errors, merge, cancellation.
  */
-#include <sys/wait.h>
-
 #include "guest.h"
 
 static void check_one(struct dmabuf_engine *e)
@@ -26,16 +24,12 @@ static void check_one(struct dmabuf_engine *e)
 	tap_ok(ret == -ETIME && dt >= 100 && dt < 5000,
 	       "fence_wait(100) is -ETIME after %lld ms", dt);
 	/* a child shares the engine's file and signals 200 ms later */
-	pid = fork();
-	if (pid == 0) {
-		usleep(200 * 1000);
-		_exit(dmabuf_engine_sw_signal(e, id, 0) ? 1 : 0);
-	}
+	pid = sw_signal_later(e, id, 200);
 	t0 = now_ms();
 	ret = dmabuf_fence_wait(sf, -1);
 	dt = now_ms() - t0;
 	if (pid > 0)
-		waitpid(pid, NULL, 0);
+		wait_child(pid);
 	tap_ok(pid > 0 && ret == 0 && dt >= 150,
 	       "fence_wait(forever) returns 0 once signalled (%lld ms)", dt);
 	tap_ok(dmabuf_fence_status(sf) == 1, "a signalled fence's status is 1");

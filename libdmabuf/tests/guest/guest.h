@@ -1,18 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Helpers of libdmabuf's guest tests: the buffer sources a guest may have
- * (sgbuf, its heap node, the system heap, udmabuf, vgem), fd counting, a
- * zlib-compatible CRC-32, patterns, timing.
+ * (sgbuf, its heap node, the system heap, udmabuf, vgem), a zlib-compatible
+ * CRC-32, patterns, software fences signalled later. Fd counting, timing
+ * and waiting for children are in testutil.h.
  */
 #ifndef DMABUF_GUEST_H
 #define DMABUF_GUEST_H
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
@@ -23,38 +22,13 @@
 #endif
 
 #include "tap.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "testutil.h"
 
 /* Emit @n skips. */
 static inline void skip_n(int n, const char *why)
 {
 	while (n-- > 0)
 		tap_skip("%s", why);
-}
-
-/* Open fds of this process (the directory's own fd not counted). */
-static inline int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
-
-static inline long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 /* A number from a sysfs file, or -1. */
@@ -120,6 +94,22 @@ static inline long fill_check(const uint8_t *p, size_t len, uint32_t pattern)
 		if (p[i] != (uint8_t)(pattern >> (8 * (i % 4))))
 			return (long)i;
 	return -1;
+}
+
+/*
+ * A child that signals software fence @id of @e after @ms milliseconds
+ * (it shares the engine's file), exiting 0 if that worked: its pid, or -1.
+ */
+static inline pid_t sw_signal_later(struct dmabuf_engine *e, uint32_t id,
+				    int ms)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		sleep_ms(ms);
+		_exit(dmabuf_engine_sw_signal(e, id, 0) ? 1 : 0);
+	}
+	return pid;
 }
 
 /* ------------------------------------------------------------ sources */

@@ -6,7 +6,6 @@
  * that go away, malformed messages, EMFILE on either side.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -988,14 +987,10 @@ static void test_emfile(void)
 
 int main(int argc, char **argv)
 {
-	static char exe[PATH_MAX];
 	int before;
 	size_t i;
-	ssize_t n;
 
-	signal(SIGPIPE, SIG_DFL);	/* a SIGPIPE must kill the test */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	self_exe = n > 0 ? exe : argv[0];
+	share_test_init(argv[0]);
 	if (argc == 3 && !strcmp(argv[1], "emfile-consumer"))
 		return emfile_consumer(atoi(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "emfile-producer"))

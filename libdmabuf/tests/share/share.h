@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Helpers of the fd-passing and channel tests: fd counting, memfds with a
+ * Helpers of the fd-passing and channel tests: fd limits, memfds with a
  * pattern, child processes (forked, or re-executed from this program so
- * that they run outside valgrind and really hit RLIMIT_NOFILE).
+ * that they run outside valgrind and really hit RLIMIT_NOFILE). Fd
+ * counting, timing and waiting for children are in testutil.h.
  */
 #ifndef DMABUF_TEST_SHARE_H
 #define DMABUF_TEST_SHARE_H
 
-#include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,29 +20,12 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <dmabuf/dmabuf.h>
 
 #include "tap.h"
-
-/* Open fds of this process (the directory's own fd not counted). */
-static inline int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
+#include "testutil.h"
 
 /* The fd number the next open() would get. */
 static inline int lowest_free_fd(void)
@@ -50,15 +34,6 @@ static inline int lowest_free_fd(void)
 
 	if (fd >= 0)
 		close(fd);
-	return fd;
-}
-
-/* An fd number that is not open. */
-static inline int closed_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	close(fd);
 	return fd;
 }
 
@@ -81,22 +56,6 @@ static inline int limit_fds(int spare)
 		return -1;
 	rl.rlim_cur = lowest_free_fd() + spare;
 	return setrlimit(RLIMIT_NOFILE, &rl);
-}
-
-static inline int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* The pattern of frame @seq: a word per 4 bytes. */
@@ -208,34 +167,6 @@ static inline int set_pass(int sock, int opt)
 								      : 0;
 }
 
-/* Runs @ms milliseconds of sleep. */
-static inline void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts))
-		;
-}
-
-/*
- * The exit status of @pid if it exits within @ms milliseconds; else it is
- * killed and -2 returned (a hang is a failure, not a hung test).
- */
-static inline int wait_child_ms(pid_t pid, int ms)
-{
-	int st, i;
-
-	for (i = 0; i < ms; i += 10) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		sleep_ms(10);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -2;
-}
-
 /* 1 if @a and @b are the same open file (a duplicate or a passed fd). */
 static inline int same_file(int a, int b)
 {
@@ -284,18 +215,37 @@ static inline int raw_send(int sock, const void *data, size_t len,
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
 }
 
-/* The exit status of @pid, or -1 if it did not exit normally. */
-static inline int wait_child(pid_t pid)
-{
-	int st;
+/* This program's path, for run_helper() (set by share_test_init()). */
+static const char *self_exe;
 
-	while (waitpid(pid, &st, 0) < 0)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+/*
+ * What every main() does first: SIGPIPE back to its default (a SIGPIPE
+ * must kill the test) and self_exe set, from /proc/self/exe or @argv0.
+ */
+static inline void share_test_init(const char *argv0)
+{
+	static char exe[PATH_MAX];
+	ssize_t n;
+
+	signal(SIGPIPE, SIG_DFL);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	self_exe = n > 0 ? exe : argv0;
 }
 
-/* This program's path, for run_helper() (set by main). */
-static const char *self_exe;
+/*
+ * A socketpair @sv to a forked child: the child (0 returned) keeps sv[1],
+ * the parent (the child's pid returned) sv[0]; each closes the other end.
+ */
+static inline pid_t fork_peer(int sv[2])
+{
+	pid_t pid;
+
+	dmabuf_socketpair(sv);
+	fflush(stdout);
+	pid = fork();
+	close(sv[pid ? 1 : 0]);
+	return pid;
+}
 
 /*
  * Runs this program again as "@mode @arg" in a child, or "@mode @fd" with

@@ -5,7 +5,6 @@
  * a peer that has gone, and no fd leaked on any of these paths.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -217,14 +216,9 @@ static void test_fork(void)
 	int sv[2];
 	pid_t pid;
 
-	dmabuf_socketpair(sv);
-	fflush(stdout);
-	pid = fork();
-	if (!pid) {
-		close(sv[0]);
+	pid = fork_peer(sv);
+	if (!pid)
 		_exit(answer(sv[1]));
-	}
-	close(sv[1]);
 	tap_ok(ask(sv[0]), "fork: memfds both ways, contents intact");
 	tap_ok(wait_child(pid) == 0, "fork: child checked what it received");
 	close(sv[0]);
@@ -622,6 +616,35 @@ static void test_peer_cred(void)
 }
 
 /*
+ * @name holds a prefix of @n bytes; filled up to @max bytes with @fill, it
+ * is the longest name that works (listen, connect), and one byte more is
+ * -ENAMETOOLONG. @what says which kind.
+ */
+static void check_name_length(char *name, size_t n, size_t max, char fill,
+			      const char *what)
+{
+	int l, c;
+
+	memset(name + n, fill, max - n);
+	name[max] = '\0';
+	l = dmabuf_listen(name);
+	c = l >= 0 ? dmabuf_connect(name) : -1;
+	tap_ok(strlen(name) == max && l >= 0 && c >= 0,
+	       "%s 107 bytes: listen and connect (%d, %d)", what, l, c);
+	if (c >= 0)
+		close(c);
+	if (l >= 0)
+		close(l);
+	if (name[0] != '@')
+		unlink(name);
+	name[max] = fill;
+	name[max + 1] = '\0';
+	tap_ok(dmabuf_listen(name) == -ENAMETOOLONG &&
+	       dmabuf_connect(name) == -ENAMETOOLONG,
+	       "%s 108 bytes: -ENAMETOOLONG", what);
+}
+
+/*
  * Names of the largest length: a 107-byte path and "@" + 107 bytes work;
  * one byte more is -ENAMETOOLONG.
  */
@@ -629,43 +652,11 @@ static void test_name_lengths(void)
 {
 	char path[160], name[160];
 	size_t n;
-	int l, c;
 
-	snprintf(path, sizeof(path), "%s/", tmpdir);
-	n = strlen(path);
-	memset(path + n, 'p', 107 - n);
-	path[107] = '\0';
-	l = dmabuf_listen(path);
-	c = l >= 0 ? dmabuf_connect(path) : -1;
-	tap_ok(strlen(path) == 107 && l >= 0 && c >= 0,
-	       "a path of 107 bytes: listen and connect (%d, %d)", l, c);
-	if (c >= 0)
-		close(c);
-	if (l >= 0)
-		close(l);
-	unlink(path);
-	path[107] = 'p';
-	path[108] = '\0';
-	tap_ok(dmabuf_listen(path) == -ENAMETOOLONG &&
-	       dmabuf_connect(path) == -ENAMETOOLONG,
-	       "a path of 108 bytes: -ENAMETOOLONG");
-
+	n = (size_t)snprintf(path, sizeof(path), "%s/", tmpdir);
+	check_name_length(path, n, 107, 'p', "a path of");
 	n = (size_t)snprintf(name, sizeof(name), "@sgbuf-len-%d-", getpid());
-	memset(name + n, 'a', 108 - n);
-	name[108] = '\0';
-	l = dmabuf_listen(name);
-	c = l >= 0 ? dmabuf_connect(name) : -1;
-	tap_ok(strlen(name) == 108 && l >= 0 && c >= 0,
-	       "\"@\" and 107 bytes: listen and connect (%d, %d)", l, c);
-	if (c >= 0)
-		close(c);
-	if (l >= 0)
-		close(l);
-	name[108] = 'a';
-	name[109] = '\0';
-	tap_ok(dmabuf_listen(name) == -ENAMETOOLONG &&
-	       dmabuf_connect(name) == -ENAMETOOLONG,
-	       "\"@\" and 108 bytes: -ENAMETOOLONG");
+	check_name_length(name, n, 108, 'a', "\"@\" and");
 }
 
 #define RACERS 6
@@ -736,13 +727,9 @@ static void test_listen_race(void)
 
 int main(int argc, char **argv)
 {
-	static char exe[PATH_MAX];
-	ssize_t n;
 	int before;
 
-	signal(SIGPIPE, SIG_DFL);	/* a SIGPIPE must kill the test */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	self_exe = n > 0 ? exe : argv[0];
+	share_test_init(argv[0]);
 	if (argc == 3 && !strcmp(argv[1], "connect"))
 		return helper_connect(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "emfile"))

@@ -6,7 +6,6 @@
  * dies mid-stream.
  */
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
@@ -211,14 +210,9 @@ static void test_fork(void)
 	held = mmap(NULL, SLOTS, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	memset(held, 0, SLOTS);
-	dmabuf_socketpair(sv);
-	fflush(stdout);
-	pid = fork();
-	if (!pid) {
-		close(sv[0]);
+	pid = fork_peer(sv);
+	if (!pid)
 		_exit(consume(sv[1], FRAMES, held));
-	}
-	close(sv[1]);
 	produce(sv[0], FRAMES, held, &r);
 	tap_ok(!r.error && r.sent == FRAMES,
 	       "fork: %u of %d frames sent over %d slots, then finish (%d)",
@@ -261,15 +255,12 @@ static void test_producer_dies(void)
 	struct dmabuf_frame f;
 	pid_t pid;
 
-	dmabuf_socketpair(sv);
-	fflush(stdout);
-	pid = fork();
+	pid = fork_peer(sv);
 	if (!pid) {
 		struct dmabuf_channel *p;
 		int fd = sealed_memfd(SZ), i;
 		uint32_t id;
 
-		close(sv[0]);
 		dmabuf_channel_new(sv[1], DMABUF_CHANNEL_PRODUCER, &p);
 		dmabuf_channel_add_buffer(p, fd, &id);
 		dmabuf_channel_add_buffer(p, fd, &id);
@@ -280,7 +271,6 @@ static void test_producer_dies(void)
 		}
 		kill(getpid(), SIGKILL);
 	}
-	close(sv[1]);
 	dmabuf_channel_new(sv[0], DMABUF_CHANNEL_CONSUMER, &c);
 	while ((ret = dmabuf_channel_receive(c, 10000, &f)) == 1) {
 		n += f.seq == (uint64_t)n;
@@ -303,20 +293,16 @@ static void test_consumer_dies(void)
 	uint32_t id;
 	pid_t pid;
 
-	dmabuf_socketpair(sv);
-	fflush(stdout);
-	pid = fork();
+	pid = fork_peer(sv);
 	if (!pid) {
 		struct dmabuf_channel *c;
 		int i;
 
-		close(sv[0]);
 		dmabuf_channel_new(sv[1], DMABUF_CHANNEL_CONSUMER, &c);
 		for (i = 0; i < 3; i++)
 			dmabuf_channel_receive(c, 10000, &f);
 		kill(getpid(), SIGKILL);
 	}
-	close(sv[1]);
 	dmabuf_channel_new(sv[0], DMABUF_CHANNEL_PRODUCER, &p);
 	fd = sealed_memfd(SZ);
 	while (n < SLOTS && !dmabuf_channel_add_buffer(p, fd, &id))
@@ -337,13 +323,9 @@ static void test_consumer_dies(void)
 
 int main(int argc, char **argv)
 {
-	static char exe[PATH_MAX];
 	int before;
-	ssize_t n;
 
-	signal(SIGPIPE, SIG_DFL);	/* a SIGPIPE must kill the test */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	self_exe = n > 0 ? exe : argv[0];
+	share_test_init(argv[0]);
 	if (argc == 3 && !strcmp(argv[1], "consumer"))
 		return helper_consumer(argv[2]);
 
