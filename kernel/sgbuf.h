@@ -17,6 +17,7 @@
 struct dma_buf;
 struct dma_fence;
 struct device;
+struct file;
 struct page;
 struct sgbuf_engine;
 
@@ -98,7 +99,11 @@ void sgbuf_buffer_destroy(struct sgbuf_buffer *buf);
 /* sgbuf_exporter.c */
 struct dma_buf *sgbuf_export(struct sgbuf_buffer *buf, u32 fd_flags,
 			     const char *name);
-int sgbuf_sync_range(struct dma_buf *dmabuf, u64 flags, u64 offset, u64 len);
+int sgbuf_cpu_access_range(struct dma_buf *dmabuf, u64 flags, u64 offset,
+			   u64 len);
+void sgbuf_sync_sgt(struct device *dev, struct sg_table *sgt, u64 size,
+		    u64 offset, u64 len, enum dma_data_direction dir,
+		    bool for_cpu);
 
 /* sgbuf_dma.c: the engine's devices and data mover */
 int sgbuf_dma_init(void);
@@ -120,10 +125,12 @@ void sgbuf_job_fence_init(struct dma_fence *fence, u64 context, u64 seqno);
 void sgbuf_job_fence_free(struct dma_fence *fence);
 struct dma_fence *sgbuf_sw_fence_create(void);
 
-/* sgbuf_engine.c: one engine per open file of /dev/sgbuf */
-struct sgbuf_engine *sgbuf_engine_create(void);
+/*
+ * sgbuf_engine.c: one engine per open file of /dev/sgbuf, created by the
+ * file's first engine ioctl and kept in file->private_data
+ */
 void sgbuf_engine_destroy(struct sgbuf_engine *eng);
-long sgbuf_engine_ioctl(struct sgbuf_engine *eng, unsigned int cmd,
+long sgbuf_engine_ioctl(struct file *file, unsigned int cmd,
 			void __user *uarg);
 int sgbuf_engine_init(void);
 void sgbuf_engine_exit(void);

@@ -2,9 +2,12 @@
 /*
  * sgbuf - the DMA consumer engine
  *
- * Every open file of /dev/sgbuf owns one engine: imported dma-bufs, a queue
- * of jobs that run in order, a fence timeline, a ring of recent results
- * and a set of software fences.
+ * Every open file of /dev/sgbuf that uses an engine ioctl owns one engine:
+ * imported dma-bufs, a queue of jobs that run in order, a fence timeline, a
+ * ring of recent results and a set of software fences. The engine is made
+ * by the file's first engine ioctl, so that opening /dev/sgbuf to allocate
+ * or to sync a range (libdmabuf opens it for each ranged sync) costs no
+ * more than the file.
  *
  * A job's life (sgbuf_job.c):
  *
@@ -58,7 +61,7 @@ MODULE_PARM_DESC(job_timeout_ms,
 
 struct workqueue_struct *sgbuf_wq;
 
-/* All engines, for debugfs. */
+/* All engines that exist (files that never used one have none), for debugfs. */
 static LIST_HEAD(sgbuf_engines);
 static DEFINE_MUTEX(sgbuf_engines_lock);	/* protects sgbuf_engines */
 static atomic_t sgbuf_engine_ids = ATOMIC_INIT(0);
@@ -221,16 +224,24 @@ static int sgbuf_engine_configure(struct sgbuf_engine *eng, void __user *uarg,
 	return 0;
 }
 
-struct sgbuf_engine *sgbuf_engine_create(void)
+/* A new engine, not yet published to its file nor listed in debugfs. */
+static struct sgbuf_engine *sgbuf_engine_alloc(void)
 {
 	struct sgbuf_engine *eng;
 
 	eng = kzalloc(sizeof(*eng), GFP_KERNEL_ACCOUNT);
 	if (!eng)
 		return NULL;
+	eng->results = kvcalloc(SGBUF_RESULTS, sizeof(*eng->results),
+				GFP_KERNEL_ACCOUNT);
+	if (!eng->results) {
+		kfree(eng);
+		return NULL;
+	}
 	eng->id = atomic_inc_return(&sgbuf_engine_ids);
 	eng->pid = task_tgid_nr(current);
 	get_task_comm(eng->comm, current);
+	INIT_LIST_HEAD(&eng->node);
 	mutex_init(&eng->lock);
 	mutex_init(&eng->submit_lock);
 	xa_init_flags(&eng->imports, XA_FLAGS_ALLOC1);
@@ -242,13 +253,62 @@ struct sgbuf_engine *sgbuf_engine_create(void)
 	init_waitqueue_head(&eng->releases_done);
 	eng->context = dma_fence_context_alloc(1);
 	eng->cfg.queue_depth = SGBUF_DEFAULT_DEPTH;
+	return eng;
+}
 
+/*
+ * Free an engine's memory: one that lost the race to be published, which
+ * no one else saw, or one sgbuf_engine_destroy() has emptied.
+ */
+static void sgbuf_engine_free(struct sgbuf_engine *eng)
+{
+	xa_destroy(&eng->sw_fences);
+	xa_destroy(&eng->imports);
+	mutex_destroy(&eng->submit_lock);
+	mutex_destroy(&eng->lock);
+	kvfree(eng->results);
+	kfree(eng);
+}
+
+/*
+ * The engine of @file, made on first use. file->private_data goes from
+ * NULL to the engine once and then stays until release, which no ioctl
+ * runs concurrently with. Of two threads making the first engine ioctls of
+ * one file at once, both allocate an engine; the one whose cmpxchg()
+ * publishes it lists it in debugfs, the other frees its own, which no one
+ * else has seen, and uses the winner's. cmpxchg() is fully ordered when it
+ * succeeds, and every ioctl loads the pointer with acquire semantics, so
+ * whoever sees the engine sees it initialised.
+ */
+static struct sgbuf_engine *sgbuf_file_engine(struct file *file)
+{
+	struct sgbuf_engine *eng;
+
+	/* Pairs with the cmpxchg() below: see the engine initialised. */
+	eng = smp_load_acquire(&file->private_data);
+	if (eng)
+		return eng;
+	eng = sgbuf_engine_alloc();
+	if (!eng)
+		return NULL;
+	if (cmpxchg(&file->private_data, NULL, eng)) {
+		sgbuf_engine_free(eng);
+		/* A failed cmpxchg() orders nothing: acquire the winner's. */
+		return smp_load_acquire(&file->private_data);
+	}
 	mutex_lock(&sgbuf_engines_lock);
 	list_add_tail(&eng->node, &sgbuf_engines);
 	mutex_unlock(&sgbuf_engines_lock);
 	return eng;
 }
 
+/**
+ * sgbuf_engine_destroy() - tear down the engine of a file being released
+ * @eng:	the engine
+ *
+ * Cancels what has not started, waits for the running job and the
+ * deferred import releases, and frees the engine.
+ */
 void sgbuf_engine_destroy(struct sgbuf_engine *eng)
 {
 	struct sgbuf_sw_entry *entry;
@@ -274,10 +334,7 @@ void sgbuf_engine_destroy(struct sgbuf_engine *eng)
 	for (i = 0; i < SGBUF_RESULTS; i++)
 		dma_fence_put(eng->results[i].fence);
 	sgbuf_engine_unimport_all(eng);
-	xa_destroy(&eng->sw_fences);
-	mutex_destroy(&eng->submit_lock);
-	mutex_destroy(&eng->lock);
-	kfree(eng);
+	sgbuf_engine_free(eng);
 }
 
 /* Engine ioctls, matched on number; the direction must match too. */
@@ -295,9 +352,19 @@ static const struct {
 	{ SGBUF_IOCTL_SW_FENCE_SIGNAL, sgbuf_engine_sw_fence_signal },
 };
 
-long sgbuf_engine_ioctl(struct sgbuf_engine *eng, unsigned int cmd,
+/**
+ * sgbuf_engine_ioctl() - run an engine ioctl on an open file of /dev/sgbuf
+ * @file:	the file; its engine is made here on first use
+ * @cmd:	the ioctl command, of sgbuf's type
+ * @uarg:	its argument
+ *
+ * Return: the ioctl's result; -ENOTTY for a command that is not an engine
+ * ioctl (no engine is made for it), -ENOMEM if the engine cannot be made.
+ */
+long sgbuf_engine_ioctl(struct file *file, unsigned int cmd,
 			void __user *uarg)
 {
+	struct sgbuf_engine *eng;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(sgbuf_engine_ioctls); i++) {
@@ -307,6 +374,9 @@ long sgbuf_engine_ioctl(struct sgbuf_engine *eng, unsigned int cmd,
 			continue;
 		if (_IOC_DIR(cmd) != _IOC_DIR(kcmd))
 			return -ENOTTY;
+		eng = sgbuf_file_engine(file);
+		if (!eng)
+			return -ENOMEM;
 		return sgbuf_engine_ioctls[i].fn(eng, uarg, _IOC_SIZE(cmd));
 	}
 	return -ENOTTY;

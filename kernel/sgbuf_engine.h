@@ -56,6 +56,7 @@ struct sgbuf_result {
 	u64 seqno;
 	struct dma_fence *fence;
 	int status;
+	bool wide;			/* a CHECKSUM64 job's: WAIT fills checksum64 */
 	u64 checksum;			/* CRC-32 or checksum64, else 0 */
 };
 
@@ -86,7 +87,11 @@ struct sgbuf_engine {
 	struct xarray sw_fences;	/* id -> sgbuf_sw_entry */
 
 	spinlock_t result_lock;		/* protects results[] */
-	struct sgbuf_result results[SGBUF_RESULTS];
+	/*
+	 * SGBUF_RESULTS entries, allocated apart: with them inline the engine
+	 * would be an order-2 allocation.
+	 */
+	struct sgbuf_result *results;
 
 	bool closing;			/* set once, at release */
 	/* Deferred import releases still queued; close waits for them. */

@@ -13,7 +13,6 @@
  */
 
 #include <linux/dma-buf.h>
-#include <uapi/linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/highmem.h>
@@ -26,6 +25,7 @@
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 
+#include <uapi/linux/dma-buf.h>
 #include <linux/sgbuf.h>
 
 #include "sgbuf.h"
@@ -158,42 +158,66 @@ static void sgbuf_vmap_sync(void *vaddr, u64 len, bool for_cpu)
 	}
 }
 
-static void sgbuf_sync_dma(struct device *dev, dma_addr_t addr, u64 offset,
-			   u64 len, enum dma_data_direction dir, bool for_cpu)
-{
-	if (for_cpu)
-		dma_sync_single_range_for_cpu(dev, addr, offset, len, dir);
-	else
-		dma_sync_single_range_for_device(dev, addr, offset, len, dir);
-}
-
-/*
- * Sync [offset, offset + len) of a mapped attachment. The whole buffer is
- * synced as the DMA API prescribes for a scatterlist. A part is synced
- * piece by piece, each piece inside one DMA segment (where the bus
- * addresses are contiguous) and inside one entry of the page list (where
- * the memory is): with an IOMMU, one DMA segment may cover several
- * entries. The DMA segments cover the buffer in order, as the entries do.
+/**
+ * sgbuf_sync_sgt() - sync part of a mapped sg_table for the CPU or a device
+ * @dev:	the device @sgt is mapped for
+ * @sgt:	a table mapped for @dev with dma_map_sgtable(): one of sgbuf's
+ *		attachments, or the table any exporter gave the engine
+ * @size:	bytes the table maps (the dma-buf's size)
+ * @offset:	first byte to sync
+ * @len:	bytes to sync; [@offset, @offset + @len) lies inside @size
+ * @dir:	the direction to sync in: the mapping's, or any one if the
+ *		mapping is DMA_BIDIRECTIONAL
+ * @for_cpu:	sync for the CPU, else for the device
+ *
+ * All of the table is synced with dma_sync_sgtable_for_*(), as the DMA API
+ * prescribes for a scatterlist. Part of it is synced piece by piece with
+ * dma_sync_single_range_for_*(), each piece inside one DMA segment and
+ * inside one entry of the page list. Only the entries' lengths are read,
+ * never their pages (an importer's table may have them scrambled by
+ * CONFIG_DMABUF_DEBUG).
  */
-static void sgbuf_sync_attachment(struct sgbuf_buffer *buf,
-				  struct sgbuf_attachment *a, u64 offset,
-				  u64 len, bool for_cpu)
+void sgbuf_sync_sgt(struct device *dev, struct sg_table *sgt, u64 size,
+		    u64 offset, u64 len, enum dma_data_direction dir,
+		    bool for_cpu)
 {
-	struct scatterlist *sg, *dsg = a->sgt.sgl;
-	unsigned int dleft = a->sgt.nents;
+	struct scatterlist *sg, *dsg = sgt->sgl;
+	unsigned int dleft = sgt->nents;
 	u64 end = offset + len;
 	u64 pos = 0, dpos = 0;	/* where sg and dsg start in the buffer */
 	unsigned int i;
 
-	if (!offset && len == buf->size) {
+	if (!offset && len == size) {
 		if (for_cpu)
-			dma_sync_sgtable_for_cpu(a->dev, &a->sgt, a->dir);
+			dma_sync_sgtable_for_cpu(dev, sgt, dir);
 		else
-			dma_sync_sgtable_for_device(a->dev, &a->sgt, a->dir);
+			dma_sync_sgtable_for_device(dev, sgt, dir);
 		return;
 	}
 
-	for_each_sgtable_sg(&a->sgt, sg, i) {
+	/*
+	 * Why single-range syncs on pieces of a scatterlist mapping are valid:
+	 * each piece lies inside one DMA segment and is synced through that
+	 * segment's own handle, sg_dma_address(), at an offset inside the
+	 * segment; and it lies inside one entry of the page list, so that its
+	 * bytes are contiguous in memory too. The DMA API's single syncs find
+	 * the memory behind a handle and then work on a physically contiguous
+	 * range from there:
+	 *  - dma-direct: the handle translates to the entry's memory, linearly;
+	 *  - swiotlb: each entry was bounced on its own, so one segment is one
+	 *    bounce mapping, and the piece is copied between its part of the
+	 *    bounce buffer and the entry's pages, to the byte;
+	 *  - dma-iommu: one segment may cover several entries, linear in IOVA
+	 *    space only; iommu_iova_to_phys() of the piece's start plus a
+	 *    length that stays inside one entry is the memory the device
+	 *    reaches, which is why a piece may not cross an entry (syncing a
+	 *    whole merged segment would maintain the caches of the wrong
+	 *    pages on a non-coherent device).
+	 * dma-debug keeps one entry per DMA segment and checks that a sync
+	 * lies inside a mapped entry: a piece always does. The segments cover
+	 * the buffer in order, as the entries do, both from byte 0.
+	 */
+	for_each_sgtable_sg(sgt, sg, i) {
 		u64 from = max(offset, pos);
 		u64 to = min(end, pos + sg->length);
 
@@ -206,11 +230,18 @@ static void sgbuf_sync_attachment(struct sgbuf_buffer *buf,
 				dsg = sg_next(dsg);
 				dleft--;
 			}
-			if (!dleft)	/* cannot happen: the segments cover it */
+			/* Cannot happen: both lists cover the mapped bytes. */
+			if (!dleft)
 				return;
 			n = min(to, dpos + sg_dma_len(dsg)) - from;
-			sgbuf_sync_dma(a->dev, sg_dma_address(dsg), from - dpos,
-				       n, a->dir, for_cpu);
+			if (for_cpu)
+				dma_sync_single_range_for_cpu(dev,
+							      sg_dma_address(dsg),
+							      from - dpos, n, dir);
+			else
+				dma_sync_single_range_for_device(dev,
+								 sg_dma_address(dsg),
+								 from - dpos, n, dir);
 			from += n;
 		}
 		if (pos >= end)
@@ -253,7 +284,8 @@ static int sgbuf_begin_cpu_range(struct dma_buf *dmabuf,
 	mutex_lock(&buf->lock);
 	list_for_each_entry(a, &buf->attachments, node) {
 		if (a->mapped)
-			sgbuf_sync_attachment(buf, a, offset, len, true);
+			sgbuf_sync_sgt(a->dev, &a->sgt, buf->size, offset,
+				       len, a->dir, true);
 	}
 	/* After the sync: a bounce copy writes through the linear map. */
 	if (buf->vmap_cnt)
@@ -272,7 +304,8 @@ static int sgbuf_end_cpu_range(struct dma_buf *dmabuf, u64 offset, u64 len)
 		sgbuf_vmap_sync(buf->vaddr + offset, len, false);
 	list_for_each_entry(a, &buf->attachments, node) {
 		if (a->mapped)
-			sgbuf_sync_attachment(buf, a, offset, len, false);
+			sgbuf_sync_sgt(a->dev, &a->sgt, buf->size, offset,
+				       len, a->dir, false);
 	}
 	mutex_unlock(&buf->lock);
 	return 0;
@@ -449,7 +482,7 @@ static_assert(SGBUF_SYNC_END == DMA_BUF_SYNC_END);
 static_assert(SGBUF_SYNC_VALID_FLAGS == DMA_BUF_SYNC_VALID_FLAGS_MASK);
 
 /**
- * sgbuf_sync_range() - DMA_BUF_IOCTL_SYNC restricted to part of a buffer
+ * sgbuf_cpu_access_range() - DMA_BUF_IOCTL_SYNC restricted to part of a buffer
  * @dmabuf:	any dma-buf
  * @flags:	SGBUF_SYNC_* flags, already checked
  * @offset:	first byte of the range
@@ -459,7 +492,8 @@ static_assert(SGBUF_SYNC_VALID_FLAGS == DMA_BUF_SYNC_VALID_FLAGS_MASK);
  * range does not lie inside it; or the error of the interrupted wait for
  * its fences (-ERESTARTSYS).
  */
-int sgbuf_sync_range(struct dma_buf *dmabuf, u64 flags, u64 offset, u64 len)
+int sgbuf_cpu_access_range(struct dma_buf *dmabuf, u64 flags, u64 offset,
+			   u64 len)
 {
 	enum dma_data_direction dir;
 	u64 end;
@@ -469,6 +503,10 @@ int sgbuf_sync_range(struct dma_buf *dmabuf, u64 flags, u64 offset, u64 len)
 	if (!len || check_add_overflow(offset, len, &end) ||
 	    end > dmabuf->size)
 		return -EINVAL;
+
+	/* END syncs every mapping in its own direction: it needs none. */
+	if (flags & SGBUF_SYNC_END)
+		return sgbuf_end_cpu_range(dmabuf, offset, len);
 
 	/* As the dma-buf core maps DMA_BUF_SYNC_* to a direction. */
 	switch (flags & SGBUF_SYNC_RW) {
@@ -482,7 +520,5 @@ int sgbuf_sync_range(struct dma_buf *dmabuf, u64 flags, u64 offset, u64 len)
 		dir = DMA_BIDIRECTIONAL;
 		break;
 	}
-	if (flags & SGBUF_SYNC_END)
-		return sgbuf_end_cpu_range(dmabuf, offset, len);
 	return sgbuf_begin_cpu_range(dmabuf, dir, offset, len);
 }

@@ -2,8 +2,9 @@
 /*
  * sgbuf - ioctls of /dev/sgbuf and /dev/dma_heap/sgbuf
  *
- * Each open file of /dev/sgbuf owns an engine (sgbuf_engine.c), which
- * takes the DMA consumer ioctls; allocation needs no per-file state.
+ * An open file of /dev/sgbuf gets an engine (sgbuf_engine.c) with its
+ * first DMA consumer ioctl; allocation and SYNC_RANGE need no per-file
+ * state, so a file used only for them never has one.
  *
  * Both nodes end in sgbuf_alloc_fd(): charge the limits, allocate, export,
  * copy the result to userspace, and only then publish the fd. Once
@@ -12,7 +13,6 @@
  */
 
 #include <linux/dma-buf.h>
-#include <uapi/linux/dma-heap.h>
 #include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -21,6 +21,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include <uapi/linux/dma-heap.h>
 #include <linux/sgbuf.h>
 
 #include "sgbuf.h"
@@ -194,24 +195,30 @@ static int sgbuf_ioctl_sync_range(void __user *uarg, unsigned int usize)
 	dmabuf = dma_buf_get(req.fd);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
-	ret = sgbuf_sync_range(dmabuf, req.flags, req.offset, req.length);
+	ret = sgbuf_cpu_access_range(dmabuf, req.flags, req.offset,
+				     req.length);
 	dma_buf_put(dmabuf);
 	return ret;
 }
 
+/*
+ * file->private_data is the file's engine, NULL until its first engine
+ * ioctl creates it (sgbuf_engine_ioctl()). misc_open() set it to the
+ * miscdevice; nothing here needs that.
+ */
 static int sgbuf_open(struct inode *inode, struct file *file)
 {
-	struct sgbuf_engine *eng = sgbuf_engine_create();
-
-	if (!eng)
-		return -ENOMEM;
-	file->private_data = eng;
+	file->private_data = NULL;
 	return nonseekable_open(inode, file);
 }
 
+/* No ioctl runs any more: the engine pointer is stable, or NULL. */
 static int sgbuf_release(struct inode *inode, struct file *file)
 {
-	sgbuf_engine_destroy(file->private_data);
+	struct sgbuf_engine *eng = file->private_data;
+
+	if (eng)
+		sgbuf_engine_destroy(eng);
 	return 0;
 }
 
@@ -238,7 +245,7 @@ static long sgbuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return -ENOTTY;
 		return sgbuf_ioctl_sync_range(uarg, usize);
 	default:
-		return sgbuf_engine_ioctl(file->private_data, cmd, uarg);
+		return sgbuf_engine_ioctl(file, cmd, uarg);
 	}
 }
 

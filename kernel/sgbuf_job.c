@@ -11,13 +11,11 @@
 #include <linux/delay.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-fence.h>
-#include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
-#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/sync_file.h>
 #include <linux/uaccess.h>
@@ -97,39 +95,17 @@ static int sgbuf_job_wait_deps(struct sgbuf_job *job)
 
 /*
  * As a driver must, hand the range to the device before it reads or
- * writes, and back to the CPU after it wrote: segment by segment, only the
- * bytes the job touches. The mapping is DMA_BIDIRECTIONAL, so any
- * direction may be synced.
+ * writes, and back to the CPU after it wrote: only the bytes the job
+ * touches, in pieces inside one DMA segment and one entry of the table's
+ * page list, as the exporter syncs (sgbuf_sync_sgt() explains why). The
+ * mapping is DMA_BIDIRECTIONAL, so any direction may be synced.
  */
 static void sgbuf_job_sync(struct sgbuf_import_obj *imp, u64 offset, u64 len,
 			   enum dma_data_direction dir, bool for_cpu)
 {
-	struct scatterlist *sg;
-	unsigned int i;
-
-	if (!imp->sync)
-		return;
-	for_each_sgtable_dma_sg(imp->sgt, sg, i) {
-		u64 seg = sg_dma_len(sg);
-		u64 n;
-
-		if (offset >= seg) {
-			offset -= seg;
-			continue;
-		}
-		n = min(seg - offset, len);
-		if (for_cpu)
-			dma_sync_single_range_for_cpu(imp->dev, sg_dma_address(sg),
-						      offset, n, dir);
-		else
-			dma_sync_single_range_for_device(imp->dev,
-							 sg_dma_address(sg),
-							 offset, n, dir);
-		len -= n;
-		offset = 0;
-		if (!len)
-			break;
-	}
+	if (imp->sync)
+		sgbuf_sync_sgt(imp->dev, imp->sgt, imp->dmabuf->size, offset,
+			       len, dir, for_cpu);
 }
 
 static int sgbuf_job_move(struct sgbuf_job *job, u64 *checksum)
@@ -160,9 +136,12 @@ static int sgbuf_job_move(struct sgbuf_job *job, u64 *checksum)
 				      job->length, &crc);
 		*checksum = crc;
 		break;
-	default:
+	case SGBUF_JOB_CHECKSUM64:
 		ret = sgbuf_dma_sum64(src->dev, src->sgt, job->src_offset,
 				      job->length, checksum);
+		break;
+	default:	/* sgbuf_submit_check() let no other op through */
+		ret = -EINVAL;
 		break;
 	}
 
@@ -237,6 +216,7 @@ static void sgbuf_job_run(struct sgbuf_job *job)
 	if (res->seqno == job->seqno) {
 		res->status = err;
 		res->checksum = err ? 0 : checksum;
+		res->wide = job->op == SGBUF_JOB_CHECKSUM64;
 	}
 	spin_unlock(&eng->result_lock);
 
@@ -504,6 +484,7 @@ static int sgbuf_job_publish(struct sgbuf_engine *eng, struct sgbuf_job *job,
 	res->seqno = job->seqno;
 	res->fence = dma_fence_get(job->fence);
 	res->status = 0;
+	res->wide = false;
 	res->checksum = 0;
 	spin_unlock(&eng->result_lock);
 	dma_fence_put(old);
@@ -638,7 +619,7 @@ int sgbuf_engine_wait(struct sgbuf_engine *eng, void __user *uarg,
 	if (ret)
 		return ret;
 	if (req.status || req.checksum || req.checksum64 || req.flags ||
-	    req.reserved)
+	    req.reserved[0])
 		return -EINVAL;
 
 	mutex_lock(&eng->submit_lock);
@@ -671,7 +652,13 @@ int sgbuf_engine_wait(struct sgbuf_engine *eng, void __user *uarg,
 	if (res->seqno == req.seqno) {
 		req.status = res->status;
 		req.checksum = lower_32_bits(res->checksum);
-		req.checksum64 = res->checksum;
+		/*
+		 * Only for CHECKSUM64 jobs: to a program built against ABI 2
+		 * this is reserved[0], which it may pass back as WAIT left it
+		 * and which must then still be 0. It cannot submit those jobs.
+		 */
+		if (res->wide)
+			req.checksum64 = res->checksum;
 	} else {
 		ret = -ENOENT;
 	}

@@ -132,9 +132,10 @@ static inline int eng_wait(int eng, unsigned long long seqno,
 }
 
 /*
- * SGBUF_IOCTL_WAIT returning the 64-bit result; @status and @checksum64
- * may be NULL. Returns 0 or -errno, and -EPROTO if the 32-bit checksum is
- * not the low half of checksum64, as the ABI promises.
+ * SGBUF_IOCTL_WAIT returning the 64-bit result, which only CHECKSUM64 jobs
+ * fill in (0 for every other job); @status and @checksum64 may be NULL.
+ * Returns 0 or -errno, and -EPROTO if checksum64 is set and the 32-bit
+ * checksum is not its low half, as the ABI promises.
  */
 static inline int eng_wait64(int eng, unsigned long long seqno,
 			     long long timeout_ns, int *status,
@@ -147,7 +148,7 @@ static inline int eng_wait64(int eng, unsigned long long seqno,
 	w.timeout_ns = timeout_ns;
 	if (ioctl(eng, SGBUF_IOCTL_WAIT, &w))
 		return -errno;
-	if (w.checksum != (__u32)w.checksum64)
+	if (w.checksum64 && w.checksum != (__u32)w.checksum64)
 		return -EPROTO;
 	if (status)
 		*status = w.status;

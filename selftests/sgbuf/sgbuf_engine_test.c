@@ -2,12 +2,14 @@
 /*
  * The sgbuf DMA consumer engine on sgbuf buffers: every job type with its
  * data checked against a userspace model (FILL, COPY, CHECKSUM as zlib's
- * crc32(), CHECKSUM64 as the reference code of docs/uapi.md), job order, implicit sync through the buffers' reservation
- * objects (poll, DMA_BUF_IOCTL_SYNC, EXPORT/IMPORT_SYNC_FILE), explicit
- * in/out fences, error injection, queue depth, timing knobs, lifetimes
- * (close with jobs in flight, a killed process, UNIMPORT while a job is
- * pending), DMA32 imports, every bad-input errno, debugfs counters, and
- * last, the module pinned by an open fence.
+ * crc32(), CHECKSUM64 as the reference code of docs/uapi.md), job order,
+ * implicit sync through the buffers' reservation objects (poll,
+ * DMA_BUF_IOCTL_SYNC, EXPORT/IMPORT_SYNC_FILE), explicit in/out fences,
+ * error injection, queue depth, timing knobs, lifetimes (close with jobs
+ * in flight, a killed process, UNIMPORT while a job is pending), DMA32
+ * imports, every bad-input errno, WAIT's struct as an ABI-2 program sees
+ * it, debugfs counters and engines made on first use, and last, the module
+ * pinned by an open fence.
  *
  * Copies between sgbuf and other exporters are in sgbuf_engine_xexp_test.
  */
@@ -374,14 +376,16 @@ TEST_F(engine, checksum_ranges)
 
 /*
  * CHECKSUM64: the test vectors of the uapi header, placed across a page
- * boundary; the WAIT fields of both checksum jobs (checksum is the low
- * half of checksum64, which holds a CRC-32 zero-extended); the length
- * counts (zeroes of different lengths differ); a failed job reports 0.
+ * boundary; the WAIT fields of both checksum jobs (for CHECKSUM64,
+ * checksum is the low half of checksum64; CHECKSUM leaves checksum64 0,
+ * the reserved word of ABI 2); the length counts (zeroes of different
+ * lengths differ); a failed job reports 0.
  */
 TEST_F(engine, checksum64_known_answer)
 {
 	static const char digits[] = "123456789";
 	struct sgbuf_submit s;
+	struct sgbuf_wait w;
 	__u64 sum = 0, seq;
 	struct tbuf b;
 	int st = 1;
@@ -403,11 +407,21 @@ TEST_F(engine, checksum64_known_answer)
 	EXPECT_EQ(0x9c9690eca4aea13bULL, (unsigned long long)sum)
 		TH_LOG("checksum64 of \"123456789\": %#llx", (unsigned long long)sum);
 
-	/* The same bytes as CRC-32: checksum64 holds the CRC. */
+	/* The same bytes as CRC-32: checksum holds the CRC, checksum64 0. */
 	job_checksum(&s, b.handle, SZ_4K - 4, 9);
 	seq = submit_ok(_metadata, self->dev, &s);
+	memset(&w, 0, sizeof(w));
+	w.seqno = seq;
+	w.timeout_ns = WAIT_LONG_NS;
+	ASSERT_EQ(0, ioctl(self->dev, SGBUF_IOCTL_WAIT, &w));
+	EXPECT_EQ(0, w.status);
+	EXPECT_EQ(0xCBF43926U, w.checksum);
+	EXPECT_EQ(0ULL, (unsigned long long)w.checksum64)
+		TH_LOG("CHECKSUM filled in checksum64: %#llx",
+		       (unsigned long long)w.checksum64);
+	sum = 1;
 	ASSERT_EQ(0, eng_wait64(self->dev, seq, WAIT_LONG_NS, &st, &sum));
-	EXPECT_EQ(0xCBF43926ULL, (unsigned long long)sum);
+	EXPECT_EQ(0ULL, (unsigned long long)sum);
 
 	/* 1, 8 and 64 zero bytes: only the length tells them apart. */
 	job_checksum64(&s, b.handle, SZ_4K + 5, 1);
@@ -603,8 +617,8 @@ TEST_F_TIMEOUT(engine, copy_64m, 180)
 		long long avail = swiotlb_free_bytes();
 
 		if (avail >= 0 && avail < (long long)(2 * sz + SZ_4M))
-			SKIP(return, "swiotlb=force: %lld MiB of bounce slots free, mapping 2 x 64 MiB needs 128 MiB",
-			     avail >> 20);
+			SKIP(return, "swiotlb=force: %lld MiB of bounce slots free, %s",
+			     avail >> 20, "mapping 2 x 64 MiB needs 128 MiB");
 	}
 
 	/* No model here: 64 MiB patterns are checked word by word. */
@@ -1107,7 +1121,8 @@ TEST_F(engine, failed_job_error_propagation)
 /*
  * Output fields must be 0 on input (EINVAL otherwise), and a refused call
  * leaves nothing behind: SUBMIT's seqno and out_fence_fd, WAIT's status,
- * checksum and checksum64, IMPORT's handle and size, SW_FENCE_CREATE's fence_fd and id.
+ * checksum and checksum64, IMPORT's handle and size, SW_FENCE_CREATE's
+ * fence_fd and id.
  */
 TEST_F(engine, output_fields_on_input)
 {
@@ -1152,18 +1167,31 @@ TEST_F(engine, output_fields_on_input)
 	w.timeout_ns = WAIT_LONG_NS;
 	ASSERT_EQ(0, ioctl(self->dev, SGBUF_IOCTL_WAIT, &w));
 	ASSERT_NE(0U, w.checksum);
+	EXPECT_EQ(0ULL, (unsigned long long)w.checksum64) TH_LOG("CHECKSUM set checksum64");
 	ret = ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0;
 	EXPECT_EQ(-EINVAL, ret) TH_LOG("WAIT with checksum %#x on input: %s", w.checksum,
 				       strerror(-ret));
 	w.checksum = 0;
+	w.status = -5;
+	ret = ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0;
+	EXPECT_EQ(-EINVAL, ret) TH_LOG("WAIT with status -5 on input: %s", strerror(-ret));
+
+	/* A CHECKSUM64 job sets checksum64, which must then be cleared too. */
+	job_checksum64(&s, b.handle, 0, SZ_4K);
+	seq = submit_ok(_metadata, self->dev, &s);
+	memset(&w, 0, sizeof(w));
+	w.seqno = seq;
+	w.timeout_ns = WAIT_LONG_NS;
+	ASSERT_EQ(0, ioctl(self->dev, SGBUF_IOCTL_WAIT, &w));
 	ASSERT_NE(0ULL, (unsigned long long)w.checksum64);
+	EXPECT_EQ((__u32)w.checksum64, w.checksum);
+	w.checksum = 0;
 	ret = ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0;
 	EXPECT_EQ(-EINVAL, ret) TH_LOG("WAIT with checksum64 %#llx on input: %s",
 				       (unsigned long long)w.checksum64, strerror(-ret));
 	w.checksum64 = 0;
-	w.status = -5;
 	ret = ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0;
-	EXPECT_EQ(-EINVAL, ret) TH_LOG("WAIT with status -5 on input: %s", strerror(-ret));
+	EXPECT_EQ(0, ret) TH_LOG("WAIT with every output field cleared: %s", strerror(-ret));
 
 	/* IMPORT's handle and size. */
 	memset(&imp, 0, sizeof(imp));
@@ -1189,6 +1217,81 @@ TEST_F(engine, output_fields_on_input)
 	EXPECT_EQ(-EINVAL, ret) TH_LOG("SW_FENCE_CREATE with id 1: %s", strerror(-ret));
 
 	EXPECT_EQ(fds, count_open_fds());
+	tbuf_free(&b);
+}
+
+/*
+ * struct sgbuf_wait as a program built against ABI 2 declares it: ABI 3's
+ * checksum64 is its reserved[0], which WAIT rejects when non-zero.
+ */
+struct sgbuf_wait_abi2 {
+	__u64 seqno;
+	__s64 timeout_ns;
+	__s32 status;
+	__u32 checksum;
+	__u64 flags;
+	__u64 reserved[2];
+};
+
+_Static_assert(sizeof(struct sgbuf_wait_abi2) == SGBUF_WAIT_SIZE_VER0,
+	       "the ABI-2 struct sgbuf_wait has the size of ABI 3's");
+
+/*
+ * An ABI-2 program reuses its WAIT struct: it clears the output fields it
+ * knows (status, checksum) and passes the rest back as WAIT left it. For
+ * every job it can submit (FILL, COPY, CHECKSUM, and one that failed) the
+ * kernel must leave both reserved words 0, so that the second WAIT works.
+ */
+TEST_F(engine, wait_abi2_struct_reuse)
+{
+	static const char * const what[] = {
+		"CHECKSUM", "FILL", "COPY", "failed CHECKSUM",
+	};
+	struct sgbuf_wait_abi2 w;
+	struct sgbuf_submit s;
+	__u64 seq[4];
+	struct tbuf b;
+	unsigned int i;
+	__u32 csum;
+	int ret, st;
+
+	tbuf_new(_metadata, self->dev, self->dev, &b, SZ_64K, 31);
+	job_checksum(&s, b.handle, 0, SZ_64K);
+	seq[0] = submit_ok(_metadata, self->dev, &s);
+	job_fill(&s, b.handle, 0, SZ_4K, 0x5a5a5a5a);
+	seq[1] = submit_ok(_metadata, self->dev, &s);
+	job_copy(&s, b.handle, 0, b.handle, 8 * SZ_4K, SZ_4K);
+	seq[2] = submit_ok(_metadata, self->dev, &s);
+	ASSERT_EQ(0, eng_config_simple(self->dev, 64, seq[2] + 1, 0));
+	job_checksum(&s, b.handle, 0, SZ_64K);
+	seq[3] = submit_ok(_metadata, self->dev, &s);
+
+	for (i = 0; i < ARRAY_SIZE(seq); i++) {
+		memset(&w, 0, sizeof(w));
+		w.seqno = seq[i];
+		w.timeout_ns = WAIT_LONG_NS;
+		ret = ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0;
+		ASSERT_EQ(0, ret) TH_LOG("%s: WAIT: %s", what[i], strerror(-ret));
+		EXPECT_EQ(i == 3 ? -EIO : 0, w.status) TH_LOG("%s: status %d", what[i], w.status);
+		EXPECT_EQ(0ULL, (unsigned long long)w.reserved[0])
+			TH_LOG("%s: WAIT wrote %#llx into ABI 2's reserved[0]", what[i],
+			       (unsigned long long)w.reserved[0]);
+		EXPECT_EQ(0ULL, (unsigned long long)w.reserved[1]);
+		EXPECT_EQ(i == 0 ? crc32_buf(b.model, SZ_64K) : 0U, w.checksum)
+			TH_LOG("%s: checksum %#x", what[i], w.checksum);
+
+		/* Reuse: clear what ABI 2 calls output, keep the rest. */
+		st = w.status;
+		csum = w.checksum;
+		w.status = 0;
+		w.checksum = 0;
+		ret = ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0;
+		EXPECT_EQ(0, ret) TH_LOG("%s: second WAIT with the same struct: %s", what[i],
+					 strerror(-ret));
+		EXPECT_EQ(st, w.status);
+		EXPECT_EQ(csum, w.checksum);
+		EXPECT_EQ(0ULL, (unsigned long long)w.reserved[0]);
+	}
 	tbuf_free(&b);
 }
 
@@ -1252,8 +1355,9 @@ TEST_F(engine, in_fence_error)
 	EXPECT_EQ(0, close(e2));
 	EXPECT_EQ(-ECANCELED, fence_status(sw2));
 	st = wait_job(_metadata, self->dev, seq, NULL);
-	EXPECT_EQ(-ECANCELED, st) TH_LOG("in-fence cancelled by closing its engine: job status %d (%s)",
-					 st, strerror(-st));
+	EXPECT_EQ(-ECANCELED, st)
+		TH_LOG("in-fence cancelled by closing its engine: job status %d (%s)",
+		       st, strerror(-st));
 	close(sw2);
 
 	/* The engine goes on. */
@@ -1529,7 +1633,8 @@ TEST_F(engine, config_validation)
 	big.tail = 1;
 	ret = ioctl(self->dev, IOC_SZ(_IOC_WRITE, 0x14, sizeof(big)), &big) ? -errno : 0;
 	EXPECT_EQ(-E2BIG, ret) TH_LOG("larger struct, non-zero tail: %s", strerror(-ret));
-	ret = ioctl(self->dev, IOC_SZ(_IOC_WRITE, 0x14, SGBUF_ENGINE_CONFIG_SIZE_VER0 - 8), &big) ? -errno : 0;
+	ret = ioctl(self->dev, IOC_SZ(_IOC_WRITE, 0x14, SGBUF_ENGINE_CONFIG_SIZE_VER0 - 8),
+		    &big) ? -errno : 0;
 	EXPECT_EQ(-EINVAL, ret) TH_LOG("smaller struct: %s", strerror(-ret));
 }
 
@@ -1661,11 +1766,14 @@ TEST_F(engine, close_with_jobs_in_flight)
 {
 	struct eng_dbg dbg[4];
 	struct sgbuf_submit s;
-	int e, sw, out1, out2, out1_dup, n;
+	int e, sw, out1, out2, out1_dup, n, base;
 	struct tbuf a, b;
 	long long t0;
 	__u32 id = 0;
 
+	/* Engines of this process before: the fixture's file only allocates. */
+	base = engines_of_pid(getpid(), dbg, ARRAY_SIZE(dbg));
+	ASSERT_LE(0, base);
 	e = sgbuf_open();
 	ASSERT_LE(0, e);
 	tbuf_new(_metadata, self->dev, e, &a, SZ_64K, 13);
@@ -1688,7 +1796,7 @@ TEST_F(engine, close_with_jobs_in_flight)
 	EXPECT_EQ(0, poll_fd(a.fd, POLLIN, 0));
 	EXPECT_EQ(0, poll_fd(b.fd, POLLIN, 0));
 	n = engines_of_pid(getpid(), dbg, ARRAY_SIZE(dbg));
-	EXPECT_EQ(2, n);
+	EXPECT_EQ(base + 1, n);
 
 	t0 = now_ns();
 	EXPECT_EQ(0, close(e));
@@ -1703,7 +1811,7 @@ TEST_F(engine, close_with_jobs_in_flight)
 	EXPECT_EQ(POLLOUT, poll_fd(b.fd, POLLOUT, 5000));
 	TH_LOG("fences signalled %lld ms after close", (now_ns() - t0) / 1000000);
 	n = engines_of_pid(getpid(), dbg, ARRAY_SIZE(dbg));
-	EXPECT_EQ(1, n) TH_LOG("the closed engine is still listed");
+	EXPECT_EQ(base, n) TH_LOG("the closed engine is still listed");
 
 	/* Nothing ran; the imports are gone (no attachment left). */
 	tbuf_check(_metadata, &a, "A after cancel");
@@ -2420,7 +2528,9 @@ TEST_F(engine, wait_bad_input)
 	w.checksum64 = 1ULL << 63;
 	EXPECT_EQ(-EINVAL, ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0);
 	w.checksum64 = 0;
-	w.reserved = 1;
+	w.reserved[0] = 1;
+	EXPECT_EQ(-EINVAL, ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0);
+	w.reserved[0] = 1ULL << 63;
 	EXPECT_EQ(-EINVAL, ioctl(self->dev, SGBUF_IOCTL_WAIT, &w) ? -errno : 0);
 	EXPECT_EQ(-EFAULT, ioctl(self->dev, SGBUF_IOCTL_WAIT, NULL) ? -errno : 0);
 
@@ -2564,6 +2674,7 @@ TEST_F_TIMEOUT(engine, import_limit, 120)
 
 TEST_F(engine, debugfs_counters)
 {
+	struct sgbuf_sync_range r;
 	struct eng_dbg d, two[2];
 	const struct eng_dbg_import *imp;
 	struct sgbuf_submit s;
@@ -2581,6 +2692,28 @@ TEST_F(engine, debugfs_counters)
 	close(fd);
 	comm[strcspn(comm, "\n")] = '\0';
 
+	/*
+	 * The fixture's file has only been opened and asked GET_INFO: no
+	 * engine yet, nor after ALLOC, SYNC_RANGE or an unknown ioctl.
+	 */
+	n = engines_of_pid(getpid(), &d, 1);
+	EXPECT_EQ(0, n) TH_LOG("%d engines before any engine ioctl", n);
+	fd = sgbuf_alloc_rw(self->dev, SZ_4K);
+	ASSERT_LE(0, fd);
+	memset(&r, 0, sizeof(r));
+	r.fd = fd;
+	r.flags = SGBUF_SYNC_START | SGBUF_SYNC_RW;
+	r.length = SZ_4K;
+	EXPECT_EQ(0, ioctl(self->dev, SGBUF_IOCTL_SYNC_RANGE, &r));
+	r.flags = SGBUF_SYNC_END | SGBUF_SYNC_RW;
+	EXPECT_EQ(0, ioctl(self->dev, SGBUF_IOCTL_SYNC_RANGE, &r));
+	EXPECT_EQ(-ENOTTY, ioctl(self->dev, _IO(SGBUF_IOC_MAGIC, 0x1f)) ? -errno : 0);
+	EXPECT_EQ(0, close(fd));
+	n = engines_of_pid(getpid(), &d, 1);
+	EXPECT_EQ(0, n) TH_LOG("%d engines after ALLOC, SYNC_RANGE, an unknown ioctl", n);
+
+	/* The first engine ioctl makes it, even one that fails. */
+	EXPECT_EQ(-EINVAL, eng_wait(self->dev, 0, 0, NULL, NULL));
 	n = engine_self(&d);
 	ASSERT_EQ(0, n) TH_LOG("%s: no single engine of pid %d: %s",
 			       SGBUF_ENGINES_DEBUGFS, getpid(), strerror(-n));
@@ -2669,9 +2802,11 @@ TEST_F(engine, debugfs_counters)
 	EXPECT_EQ(bytes + 30, d.bytes);
 	close(sw);
 
-	/* A second engine: its own line and id. */
+	/* A second engine, made by its file's first engine ioctl: its own line and id. */
 	e2 = sgbuf_open();
 	ASSERT_LE(0, e2);
+	EXPECT_EQ(1, engines_of_pid(getpid(), two, 2)) TH_LOG("open made an engine");
+	ASSERT_EQ(0, eng_config_simple(e2, 64, 0, 0));
 	ASSERT_EQ(2, engines_of_pid(getpid(), two, 2));
 	EXPECT_NE(two[0].id, two[1].id);
 	EXPECT_EQ(0, close(e2));
@@ -2681,6 +2816,69 @@ TEST_F(engine, debugfs_counters)
 	ASSERT_EQ(0, engine_self(&d));
 	EXPECT_EQ(0, d.nimports);
 	tbuf_free(&b);
+}
+
+struct first_use {
+	int eng, buf_fd, ret;
+	__u32 handle;
+	pthread_barrier_t *go;
+};
+
+static void *first_use_fn(void *arg)
+{
+	struct first_use *u = arg;
+
+	pthread_barrier_wait(u->go);
+	u->ret = eng_import(u->eng, u->buf_fd, 0, &u->handle, NULL);
+	return NULL;
+}
+
+/*
+ * Threads making the first engine ioctls of one file at once all get the
+ * same engine: one debugfs entry, whose import handles are all different
+ * (separate engines would each have handed out handle 1).
+ */
+TEST_F(engine, first_use_race)
+{
+	struct first_use u[4];
+	pthread_t tid[4];
+	pthread_barrier_t go;
+	struct eng_dbg d[4];
+	unsigned int i, j, round;
+	int e, fd, n;
+
+	fd = sgbuf_alloc_rw(self->dev, SZ_4K);
+	ASSERT_LE(0, fd);
+	for (round = 0; round < 20; round++) {
+		e = sgbuf_open();
+		ASSERT_LE(0, e);
+		ASSERT_EQ(0, pthread_barrier_init(&go, NULL, ARRAY_SIZE(u)));
+		for (i = 0; i < ARRAY_SIZE(u); i++) {
+			u[i] = (struct first_use){ .eng = e, .buf_fd = fd, .go = &go };
+			ASSERT_EQ(0, pthread_create(&tid[i], NULL, first_use_fn, &u[i]));
+		}
+		for (i = 0; i < ARRAY_SIZE(u); i++)
+			ASSERT_EQ(0, pthread_join(tid[i], NULL));
+		pthread_barrier_destroy(&go);
+		for (i = 0; i < ARRAY_SIZE(u); i++) {
+			EXPECT_EQ(0, u[i].ret) TH_LOG("round %u thread %u: IMPORT: %s", round, i,
+						      strerror(-u[i].ret));
+			for (j = 0; j < i; j++)
+				EXPECT_NE(u[j].handle, u[i].handle)
+					TH_LOG("round %u: threads %u and %u got handle %u",
+					       round, j, i, u[i].handle);
+		}
+		n = engines_of_pid(getpid(), d, ARRAY_SIZE(d));
+		EXPECT_EQ(1, n) TH_LOG("round %u: %d engines", round, n);
+		if (n == 1)
+			EXPECT_EQ((int)ARRAY_SIZE(u), d[0].nimports);
+		EXPECT_EQ(0, close(e));
+		if (_metadata->exit_code == KSFT_FAIL)
+			break;
+	}
+	EXPECT_EQ(0, engines_of_pid(getpid(), d, ARRAY_SIZE(d)));
+	EXPECT_EQ(0, bufinfo_attachments(fd));
+	EXPECT_EQ(0, close(fd));
 }
 
 /* ------------------------------------------------------------ round trip */
@@ -2836,7 +3034,8 @@ TEST_F(engine, in_fence_timeout)
 
 	ret = param_read("job_timeout_ms", &old);
 	if (ret == -ENOENT)
-		SKIP(return, "no job_timeout_ms module parameter: the default timeout is too long to wait for");
+		SKIP(return, "no job_timeout_ms module parameter: %s",
+		     "the default timeout is too long to wait for");
 	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, param_write("job_timeout_ms", 300));
 	tbuf_new(_metadata, self->dev, self->dev, &b, SZ_4K, 32);
@@ -2914,7 +3113,9 @@ TEST_F(engine, unload_refused_while_fence_open)
 		TH_LOG("something besides the fence is still open");
 
 	ASSERT_EQ(0, read_ull_file(SGBUF_MODULE_REFCNT, &ref));
-	ASSERT_LT(0ULL, ref) TH_LOG("only a fence is open and nothing pins the module: not unloading it");
+	ASSERT_LT(0ULL, ref)
+		TH_LOG("only a fence is open and nothing pins the module: %s",
+		       "not unloading it");
 
 	ret = syscall(__NR_delete_module, "sgbuf", O_NONBLOCK) ? -errno : 0;
 	ASSERT_NE(0, ret) TH_LOG("sgbuf was unloaded while a fence of it was open");

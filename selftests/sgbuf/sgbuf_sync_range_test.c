@@ -11,12 +11,14 @@
  * other boot variants the engine's 64-bit device reaches the pages
  * directly and everything is visible at once; the tests assert what each
  * variant makes deterministic. Also: START waits for fences before it
- * syncs (interruptibly, readers only for a write), every errno, struct
+ * syncs (a job's, and one imported with DMA_BUF_IOCTL_IMPORT_SYNC_FILE;
+ * interruptibly; readers only for a write), every errno, struct
  * extensibility, and EOPNOTSUPP for dma-bufs of other exporters.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <linux/dma-heap.h>
 #include <linux/udmabuf.h>
@@ -27,13 +29,13 @@
 
 _Static_assert(sizeof(struct sgbuf_sync_range) == SGBUF_SYNC_RANGE_SIZE_VER0,
 	       "struct sgbuf_sync_range size changed");
-_Static_assert(SGBUF_SYNC_READ == DMA_BUF_SYNC_READ &&
-	       SGBUF_SYNC_WRITE == DMA_BUF_SYNC_WRITE &&
-	       SGBUF_SYNC_RW == DMA_BUF_SYNC_RW &&
-	       SGBUF_SYNC_START == DMA_BUF_SYNC_START &&
-	       SGBUF_SYNC_END == DMA_BUF_SYNC_END &&
-	       SGBUF_SYNC_VALID_FLAGS == DMA_BUF_SYNC_VALID_FLAGS_MASK,
-	       "SGBUF_SYNC_* differ from DMA_BUF_SYNC_*");
+/* SGBUF_SYNC_* are DMA_BUF_SYNC_*. */
+_Static_assert(SGBUF_SYNC_READ == DMA_BUF_SYNC_READ, "READ");
+_Static_assert(SGBUF_SYNC_WRITE == DMA_BUF_SYNC_WRITE, "WRITE");
+_Static_assert(SGBUF_SYNC_RW == DMA_BUF_SYNC_RW, "RW");
+_Static_assert(SGBUF_SYNC_START == DMA_BUF_SYNC_START, "START");
+_Static_assert(SGBUF_SYNC_END == DMA_BUF_SYNC_END, "END");
+_Static_assert(SGBUF_SYNC_VALID_FLAGS == DMA_BUF_SYNC_VALID_FLAGS_MASK, "VALID");
 
 #define R_START		(SGBUF_SYNC_START | SGBUF_SYNC_READ)
 #define R_END		(SGBUF_SYNC_END | SGBUF_SYNC_READ)
@@ -133,8 +135,9 @@ TEST_F(range, abi)
 
 /*
  * Every direction on every kind of range, with no device attached and
- * with one attached, START and END unbalanced: all succeed and leave the
- * CPU's data alone.
+ * with one attached, START and END unbalanced: all succeed. They leave
+ * the CPU's data alone here only because the pages and any bounce buffer
+ * hold the same bytes: unpaired calls do move data (see the uapi header).
  */
 TEST_F(range, valid_ranges)
 {
@@ -233,11 +236,13 @@ TEST_F(range, start_syncs_exactly_the_range)
 		 */
 		if (self->swiotlb) {
 			bad = pattern_diff(self->map, 0, off, 0x60 + i);
-			EXPECT_EQ(-1, bad) TH_LOG("import %#llx: byte %ld before the range was synced",
-						  flags[i], bad);
+			EXPECT_EQ(-1, bad)
+				TH_LOG("import %#llx: byte %ld before the range was synced",
+				       flags[i], bad);
 			bad = pattern_diff(self->map, off + len, RSIZE, 0x60 + i);
-			EXPECT_EQ(-1, bad) TH_LOG("import %#llx: byte %ld after the range was synced",
-						  flags[i], bad);
+			EXPECT_EQ(-1, bad)
+				TH_LOG("import %#llx: byte %ld after the range was synced",
+				       flags[i], bad);
 		} else if (!(flags[i] & SGBUF_IMPORT_DMA32)) {
 			EXPECT_EQ(-1, fill_diff(self->map, 0, off, 0, pat));
 			EXPECT_EQ(-1, fill_diff(self->map, off + len, RSIZE, 0, pat));
@@ -327,7 +332,8 @@ TEST_F(range, end_syncs_exactly_the_range)
 struct sync_thread {
 	int dev, fd;
 	__u64 flags, off, len;
-	volatile int done;
+	pid_t tid;	/* set before the ioctl */
+	int done;	/* set after it; both __atomic */
 	int ret;
 };
 
@@ -335,16 +341,80 @@ static void *sync_thread_fn(void *arg)
 {
 	struct sync_thread *t = arg;
 
+	__atomic_store_n(&t->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
 	t->ret = sync_range(t->dev, t->fd, t->flags, t->off, t->len);
-	t->done = 1;
+	__atomic_store_n(&t->done, 1, __ATOMIC_SEQ_CST);
 	return NULL;
+}
+
+/* The first line of /proc/self/task/<tid>/@file, or "" if unreadable. */
+static void task_file(pid_t tid, const char *file, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* The state letter of thread @tid of this process, or '?'. */
+static char task_state(pid_t tid)
+{
+	char buf[512], *p;
+
+	task_file(tid, "stat", buf, sizeof(buf));
+	p = strrchr(buf, ')');	/* the comm may hold spaces and parentheses */
+	return p && p[1] == ' ' && p[2] ? p[2] : '?';
+}
+
+/*
+ * Wait, at most @timeout_ms, until thread @t sleeps (state S) in the ioctl
+ * it has begun: in a system call, which /proc/.../syscall names as ioctl
+ * where the kernel tells. Returns true once it does, false if it returned
+ * or never slept; logs what it saw.
+ */
+static bool sleeps_in_ioctl(struct __test_metadata *_metadata,
+			    struct sync_thread *t, int timeout_ms)
+{
+	long long end = now_ns() + MS_NS(timeout_ms);
+	char sc[256] = "", wchan[128] = "", want[16];
+	pid_t tid = 0;
+	char st = '?';
+
+	snprintf(want, sizeof(want), "%d ", SYS_ioctl);
+	while (now_ns() < end && !__atomic_load_n(&t->done, __ATOMIC_SEQ_CST)) {
+		tid = __atomic_load_n(&t->tid, __ATOMIC_SEQ_CST);
+		if (tid) {
+			st = task_state(tid);
+			task_file(tid, "syscall", sc, sizeof(sc));
+			/* "running" while it runs; unreadable without the feature */
+			if (st == 'S' && (!sc[0] || !strncmp(sc, want, strlen(want)))) {
+				task_file(tid, "wchan", wchan, sizeof(wchan));
+				TH_LOG("thread %d sleeps: syscall \"%.24s\", wchan %s", (int)tid,
+				       sc, wchan[0] ? wchan : "?");
+				return true;
+			}
+		}
+		usleep(1000);
+	}
+	TH_LOG("thread %d: done %d, state %c, syscall \"%.24s\"", (int)tid,
+	       __atomic_load_n(&t->done, __ATOMIC_SEQ_CST), st, sc);
+	return false;
 }
 
 /*
  * START waits for the device before it syncs: with the FILL held by a
- * software fence, a START READ blocks; once the fence signals it returns
- * with the FILL's data in the range, also under swiotlb=force, where a
- * sync made before the device wrote would copy stale bytes.
+ * software fence, a START READ sleeps in the ioctl; once the fence signals
+ * it returns with the FILL's data in the range, also under swiotlb=force,
+ * where a sync made before the device wrote would copy stale bytes.
  */
 TEST_F(range, start_waits_then_syncs)
 {
@@ -367,8 +437,11 @@ TEST_F(range, start_waits_then_syncs)
 	ASSERT_EQ(0, eng_submit(self->dev, &s));
 
 	ASSERT_EQ(0, pthread_create(&tid, NULL, sync_thread_fn, &t));
-	usleep(200 * 1000);
-	EXPECT_EQ(0, t.done) TH_LOG("START READ returned while a writer was pending");
+	EXPECT_TRUE(sleeps_in_ioctl(_metadata, &t, 5000))
+		TH_LOG("START READ did not wait for the pending writer");
+	EXPECT_EQ(0, __atomic_load_n(&t.done, __ATOMIC_SEQ_CST))
+		TH_LOG("START READ returned while a writer was pending");
+	EXPECT_EQ(-ETIME, eng_wait(self->dev, s.seqno, 0, NULL, NULL));
 	ASSERT_EQ(0, sw_fence_signal(self->dev, id, 0));
 	ASSERT_EQ(0, pthread_join(tid, NULL));
 	EXPECT_EQ(0, t.ret) TH_LOG("START READ: %s", strerror(-t.ret));
@@ -377,6 +450,59 @@ TEST_F(range, start_waits_then_syncs)
 	EXPECT_EQ(0, sync_range(self->dev, self->fd, R_END, t.off, t.len));
 	EXPECT_EQ(0, eng_unimport(self->dev, h));
 	close(sw);
+}
+
+/*
+ * The same through the dma-buf core alone, with no job: an unsignalled
+ * software fence imported into the buffer as a write fence
+ * (DMA_BUF_IOCTL_IMPORT_SYNC_FILE) holds a ranged START READ in the ioctl
+ * until the main thread signals it; imported as a read fence, it holds a
+ * START WRITE but not a START READ.
+ */
+TEST_F(range, start_waits_for_imported_fence)
+{
+	const __u64 starts[] = { R_START, W_START };
+	const __u32 usage[] = { DMA_BUF_SYNC_WRITE, DMA_BUF_SYNC_READ };
+	struct dma_buf_import_sync_file imp;
+	struct sync_thread t;
+	unsigned int i;
+	pthread_t tid;
+	__u32 id = 0;
+	int sw;
+
+	for (i = 0; i < ARRAY_SIZE(starts); i++) {
+		sw = sw_fence_create(self->dev, &id);
+		ASSERT_LE(0, sw);
+		memset(&imp, 0, sizeof(imp));
+		imp.flags = usage[i];
+		imp.fd = sw;
+		ASSERT_EQ(0, ioctl(self->fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp))
+			TH_LOG("DMA_BUF_IOCTL_IMPORT_SYNC_FILE: %s", strerror(errno));
+		if (usage[i] == DMA_BUF_SYNC_READ) {
+			/* A reader does not hold a CPU read. */
+			EXPECT_EQ(0, sync_range(self->dev, self->fd, R_START, 0, SZ_4K));
+			EXPECT_EQ(0, sync_range(self->dev, self->fd, R_END, 0, SZ_4K));
+		}
+
+		memset(&t, 0, sizeof(t));
+		t.dev = self->dev;
+		t.fd = self->fd;
+		t.flags = starts[i];
+		t.off = SZ_256K - 1;
+		t.len = 2;
+		ASSERT_EQ(0, pthread_create(&tid, NULL, sync_thread_fn, &t));
+		EXPECT_TRUE(sleeps_in_ioctl(_metadata, &t, 5000))
+			TH_LOG("START %s did not wait for the imported %s fence",
+			       i ? "WRITE" : "READ", i ? "read" : "write");
+		EXPECT_EQ(0, __atomic_load_n(&t.done, __ATOMIC_SEQ_CST))
+			TH_LOG("START returned before the fence signalled");
+		ASSERT_EQ(0, sw_fence_signal(self->dev, id, 0));
+		ASSERT_EQ(0, pthread_join(tid, NULL));
+		EXPECT_EQ(0, t.ret) TH_LOG("START: %s", strerror(-t.ret));
+		EXPECT_EQ(0, sync_range(self->dev, self->fd, starts[i] | SGBUF_SYNC_END,
+					t.off, t.len));
+		close(sw);
+	}
 }
 
 static void on_alarm(int sig)

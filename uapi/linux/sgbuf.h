@@ -192,11 +192,27 @@ struct sgbuf_info {
  * visible to the CPU. END makes what the CPU wrote into the range visible
  * to devices. As for the whole buffer, every device mapping is synced,
  * oldest attachment first, and a kernel mapping (vmap) of the buffer is
- * invalidated or flushed, but only over the range. Bytes outside it are
- * not synced: where a device reaches the buffer through bounce buffers
- * (swiotlb) they keep what the CPU or the device last saw of them.
- * Unbalanced calls are harmless. Any open file of /dev/sgbuf will do; the
- * ioctl uses none of its engine state.
+ * invalidated or flushed, but only over the range.
+ *
+ * Granularity: where a device reaches the buffer through bounce buffers
+ * (swiotlb), exactly the range's bytes are copied, and bytes outside it
+ * keep what the CPU or the device last saw of them. Where the CPU's caches
+ * are not coherent with devices, cache maintenance works on whole cache
+ * lines (dma_get_cache_alignment(), 64 bytes on most CPUs): the lines that
+ * hold the range's first and last bytes are written back or invalidated
+ * whole, bytes next to the range included. Use ranges that start and end
+ * on cache-line boundaries when the CPU and a device write neighbouring
+ * bytes.
+ *
+ * START and END pair up as for DMA_BUF_IOCTL_SYNC. An unpaired call does
+ * not fail, but it is not harmless either: each call moves data. Under
+ * swiotlb a second START after CPU writes, with no END between, copies
+ * the bounce buffer over what the CPU wrote, and an END without a START
+ * copies the pages over what a device wrote into the bounce buffer; on a
+ * CPU whose caches are not coherent, a START may discard cache lines the
+ * CPU wrote and has not yet handed over with END.
+ * Any open file of /dev/sgbuf will do; the ioctl uses none of its engine
+ * state.
  *
  * Errors: EBADF (@fd is not an open fd), EOPNOTSUPP (a dma-buf that sgbuf
  * did not export: use DMA_BUF_IOCTL_SYNC on it instead), EINVAL (@fd is not
@@ -232,12 +248,14 @@ struct sgbuf_sync_range {
 /*
  * The simulated DMA consumer (the "engine").
  *
- * Every open file of /dev/sgbuf has its own engine: one queue whose jobs
- * run in submission order, one dma_fence timeline, its own imports and its
- * own software fences. Import handles and software fence ids are scoped to
- * the file. Closing the file cancels what has not started, waits for the
- * running job, signals every fence (with -ECANCELED when cancelled) and
- * drops the imports.
+ * Every open file of /dev/sgbuf has its own engine, created by the file's
+ * first engine ioctl (a file used only to allocate or sync has none): one
+ * queue whose jobs run in submission order, one dma_fence timeline, its own
+ * imports and its own software fences. Import handles and software fence ids are scoped to
+ * the file. The first engine ioctl of a file fails with ENOMEM if the
+ * engine cannot be allocated. Closing the file cancels what has not
+ * started, waits for the running job, signals every fence (with
+ * -ECANCELED when cancelled) and drops the imports.
  *
  * The engine moves data only through the DMA addresses the exporter gave
  * it, translating each back to the page behind it (directly, through a
@@ -300,7 +318,13 @@ struct sgbuf_unimport {
 
 /* Job types, struct sgbuf_submit.op */
 #define SGBUF_JOB_FILL		1	/* dst range = repeated 32-bit pattern */
-#define SGBUF_JOB_COPY		2	/* src range -> dst range */
+/*
+ * src range -> dst range. Two ranges of one dma-buf must not overlap
+ * (EINVAL); two different dma-bufs that share pages (two udmabufs of one
+ * memfd, for instance) are not detected, and copying between overlapping
+ * parts of them gives undefined contents, as memcpy() does.
+ */
+#define SGBUF_JOB_COPY		2
 #define SGBUF_JOB_CHECKSUM	3	/* CRC-32 (as zlib's crc32()) of src range */
 /**
  * SGBUF_JOB_CHECKSUM64 - job type: the checksum64 of the src range
@@ -315,8 +339,13 @@ struct sgbuf_unimport {
  *
  * SGBUF_JOB_CHECKSUM64 computes a Fletcher-style 64-bit checksum that
  * costs little more than reading the data, where CRC-32 is compute-bound.
- * It detects wrong, missing, stale, reordered or shifted data as a test
- * needs to, but it is not a CRC and offers no cryptographic strength.
+ * It is meant for tests of data movement, where wrong, missing, stale,
+ * reordered or shifted data changes it with overwhelming likelihood. It is
+ * not a CRC, gives no guarantee for any class of error and has no
+ * cryptographic strength: both sums are taken modulo 2^64, so a change
+ * that leaves both unchanged goes unnoticed. For instance, bit 63 flipped
+ * in two words an even number of words apart, or +d, -2d and +d added to
+ * three consecutive words.
  *
  * Over the L bytes d[0] .. d[L - 1] of the range (L >= 1):
  *
@@ -402,14 +431,19 @@ struct sgbuf_submit {
  * @status:	out: 0, or the job's negative errno (-EIO from error
  *		injection, -ECANCELED, -ETIMEDOUT for a fence it waited for
  *		that did not signal in time, or the error of such a fence)
- * @checksum:	out: the low 32 bits of @checksum64: for CHECKSUM jobs,
- *		the CRC-32 of the range
+ * @checksum:	out: CHECKSUM jobs: the CRC-32 of the range; CHECKSUM64
+ *		jobs: the low 32 bits of @checksum64; other jobs, and failed
+ *		ones: 0
  * @flags:	must be zero
- * @checksum64:	out: CHECKSUM jobs: the CRC-32 of the range (the upper 32
- *		bits are 0); CHECKSUM64 jobs: the checksum64 of the range;
- *		other jobs, and failed ones: 0. Added in ABI 3, where it
- *		replaced the first reserved word: older modules leave it 0.
- * @reserved:	must be zero
+ * @checksum64:	out: CHECKSUM64 jobs: the checksum64 of the range; every
+ *		other job (CHECKSUM included), and failed ones: 0. Added in
+ *		ABI 3 in place of the first reserved word, which programs
+ *		built against ABI 2 pass back as they found it: it is written
+ *		only for the job type they cannot submit. A module without
+ *		SGBUF_CAP_CHECKSUM64 never writes it, so 0 there means "not
+ *		filled in", not a checksum.
+ * @reserved:	must be zero; ABI 2's reserved[1], kept an array so that
+ *		sources written for ABI 2, which index reserved[], still build
  *
  * @status, @checksum and @checksum64 must be 0 on input.
  *
@@ -424,7 +458,7 @@ struct sgbuf_wait {
 	__u32 checksum;
 	__u64 flags;
 	__u64 checksum64;
-	__u64 reserved;
+	__u64 reserved[1];	/* an array as in ABI 2, not a flexible one */
 };
 
 #define SGBUF_WAIT_SIZE_VER0	48
