@@ -108,10 +108,13 @@ summary() {
 # meson_tests DIR LABEL [meson test args]: one check per unit test of a
 # libdmabuf build tree.
 meson_tests() {
-	local dir=$1 label=$2 n=0 name res st
+	local dir=$1 label=$2 n=0 name res st json
 	shift 2
+	rm -f "$dir/meson-logs/$label"*.json
 	meson test -C "$dir" --logbase "$label" --print-errorlogs "$@" \
 		>"$out/libdmabuf-$label.log" 2>&1
+	# With --wrap, meson appends the wrapper's name to the log's name.
+	for json in "$dir/meson-logs/$label"*.json; do :; done
 	while IFS=$'\t' read -r name res; do
 		n=$((n + 1))
 		case $res in
@@ -128,7 +131,7 @@ meson_tests() {
 import json, sys
 for line in open(sys.argv[1]):
     t = json.loads(line)
-    print(t["name"] + "\t" + t["result"])' "$dir/meson-logs/$label.json" 2>/dev/null)
+    print(t["name"] + "\t" + t["result"])' "$json" 2>/dev/null)
 	[ "$n" -gt 0 ]
 	result $? "libdmabuf $label: $n unit tests ran" "$out/libdmabuf-$label.log"
 }

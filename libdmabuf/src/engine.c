@@ -134,9 +134,9 @@ DMABUF_EXPORT int dmabuf_engine_submit(struct dmabuf_engine *engine,
 }
 
 /*
- * A finished job's result: checksum64 where the module fills it in (ABI
- * 3: the CRC-32 for CHECKSUM, the 64-bit sum for CHECKSUM64), else the
- * CRC-32.
+ * A finished job's result. The module fills checksum64 only for CHECKSUM64
+ * jobs (ABI 3), and checksum for both: the CRC-32, or checksum64's low 32
+ * bits. A checksum64 of 0 has low bits 0 too, so falling back is exact.
  */
 static uint64_t wait_checksum(const struct sgbuf_wait *req)
 {
