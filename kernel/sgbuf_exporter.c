@@ -311,9 +311,30 @@ static int sgbuf_end_cpu_range(struct dma_buf *dmabuf, u64 offset, u64 len)
 	return 0;
 }
 
+/* Whether CPU access needs any sync: a device mapping or a kernel vmap. */
+static bool sgbuf_cpu_sync_needed(struct sgbuf_buffer *buf)
+{
+	struct sgbuf_attachment *a;
+	bool needed;
+
+	mutex_lock(&buf->lock);
+	needed = buf->vmap_cnt;
+	list_for_each_entry(a, &buf->attachments, node)
+		needed |= a->mapped;
+	mutex_unlock(&buf->lock);
+	return needed;
+}
+
 static int sgbuf_begin_cpu_access(struct dma_buf *dmabuf,
 				  enum dma_data_direction dir)
 {
+	/*
+	 * With nothing to sync, leave the fence wait to the dma-buf core,
+	 * which does it after this callback returns. A device that maps the
+	 * buffer after this check cannot have written it yet.
+	 */
+	if (!sgbuf_cpu_sync_needed(dmabuf->priv))
+		return 0;
 	return sgbuf_begin_cpu_range(dmabuf, dir, 0, dmabuf->size);
 }
 
