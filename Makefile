@@ -5,7 +5,7 @@
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 KVER ?= $(shell uname -r)
 
-.PHONY: demo help deps modules lib tests lint check check-harness install \
+.PHONY: demo bench help deps modules lib tests lint check check-harness install \
 	install-lib dkms-install clean
 
 help:
@@ -19,6 +19,9 @@ help:
 	@echo "                      packages, runs the static checks, boots Debian 6.1 and"
 	@echo "                      6.12 in QEMU (default, swiotlb=force, intel-iommu) and"
 	@echo "                      runs the selftests; ends with 'N passed, N failed'"
+	@echo "  make bench          sgbuf against the system heap, udmabuf and vgem in the"
+	@echo "                      same guest boots (6.12 x3, 6.12 swiotlb=force, 6.1);"
+	@echo "                      writes build/bench/report.md and report.json"
 	@echo "  make deps           install the Debian packages the build and tests need"
 	@echo "  make modules        build sgbuf.ko for both test kernels (W=1 C=1)"
 	@echo "  make lib            build libdmabuf and the dmabuf tool (build/libdmabuf)"
@@ -37,6 +40,9 @@ help:
 
 demo:
 	@scripts/demo.sh
+
+bench:
+	@scripts/bench.sh
 
 deps:
 	@scripts/install-deps.sh
