@@ -12,14 +12,22 @@
 #  4. self-tests the guest harness (exit codes, timeouts, splat detection);
 #  5. builds the selftests, then boots each kernel in each variant
 #     (default, swiotlb=force, intel-iommu) and runs the guest suite,
-#     libdmabuf's guest tests and the dmabuf tool's test included.
+#     libdmabuf's guest tests and the dmabuf tool's test included;
+#  6. the debug lane: builds (or takes from the cache) the debug kernel of
+#     scripts/debug-kernel.sh, builds sgbuf against it and runs the same
+#     suite under KASAN, lockdep, kmemleak, DMA-API debugging and fault
+#     injection, plus a bounded ioctl fuzz run.
 #
 # Every check is counted; the run ends with a kernel x variant table and
 # a plain "N passed, N failed" line. Exit status 0 only if nothing failed.
 #
-# Environment: SGBUF_KERNELS (default: both), SGBUF_VARIANTS (default:
-# "default swiotlb iommu"), SGBUF_SKIP_STATIC=1 to skip step 2,
-# SGBUF_STATIC_ONLY=1 to stop after the module builds (make lint).
+# Environment: SGBUF_KERNELS (default: "<6.1> <6.12> debug"; "debug" is
+# the debug kernel), SGBUF_VARIANTS (default: "default swiotlb iommu" on
+# the stock kernels), SGBUF_DEBUG_VARIANTS (default: "swiotlb"),
+# SGBUF_FUZZ_CALLS (fuzz calls per debug guest, default none),
+# SGBUF_SKIP_STATIC=1 to skip step 2, SGBUF_SKIP_HOST=1 to skip step 3's
+# host unit tests, SGBUF_STATIC_ONLY=1 to stop after the module builds
+# (make lint).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,8 +60,11 @@ scripts/install-deps.sh || { echo "install-deps failed"; exit 1; }
 ksrc=$(scripts/ksrc.sh) || exit 1
 # shellcheck source=selftests/vm/kernels.sh
 . selftests/vm/kernels.sh
-kernels=${SGBUF_KERNELS:-"$KVER_61 $KVER_612"}
+kernels=${SGBUF_KERNELS:-"$KVER_61 $KVER_612 debug"}
 variants=${SGBUF_VARIANTS:-"default swiotlb iommu"}
+debug_variants=${SGBUF_DEBUG_VARIANTS:-swiotlb}
+fuzz_calls=${SGBUF_FUZZ_CALLS:-}
+kit=""
 
 if [ "${SGBUF_SKIP_STATIC:-0}" != 1 ]; then
 	note "static checks"
@@ -81,14 +92,33 @@ if [ "${SGBUF_SKIP_STATIC:-0}" != 1 ]; then
 	result $? "uapi headers compile as C90 userspace" "$log"
 fi
 
+# The debug kernel: about 20 minutes the first time, then from the cache.
+case " $kernels " in
+*" debug "*)
+	note "debug kernel (scripts/debug-kernel.sh)"
+	log=$out/debug-kernel.log
+	start=$SECONDS
+	kit=$(scripts/debug-kernel.sh 2> >(tee "$log" >&2))
+	result $? "debug kernel built or cached ($((SECONDS - start)) s)" "$log"
+	;;
+esac
+
+# kver K: the kernel release a name of $kernels stands for.
+kver() {
+	if [ "$1" = debug ]; then cat "$kit/release"; else echo "$1"; fi
+}
+
 note "building sgbuf.ko"
 for k in $kernels; do
+	[ "$k" = debug ] && [ -z "$kit" ] && continue
 	log=$out/build-$k.log
+	kdir=()
+	[ "$k" = debug ] && kdir=(KDIR="$kit/build")
 	# From scratch, so that every warning shows up in the log.
-	make -s -C kernel KVER="$k" clean >/dev/null 2>&1
-	make -s -C kernel KVER="$k" W=1 C=1 >"$log" 2>&1 &&
+	make -s -C kernel KVER="$(kver "$k")" clean >/dev/null 2>&1
+	make -s -C kernel KVER="$(kver "$k")" "${kdir[@]}" W=1 C=1 >"$log" 2>&1 &&
 		! grep -E 'warning:|error:|[Ww]arning: ' "$log" | grep -v 'Skipping BTF' >/dev/null
-	result $? "sgbuf.ko builds for $k with W=1 C=1, no warnings" "$log"
+	result $? "sgbuf.ko builds for $(kver "$k") with W=1 C=1, no warnings" "$log"
 done
 
 summary() {
@@ -136,54 +166,63 @@ for line in open(sys.argv[1]):
 	result $? "libdmabuf $label: $n unit tests ran" "$out/libdmabuf-$label.log"
 }
 
-note "libdmabuf"
-log=$out/libdmabuf-build.log
-libdir=$(scripts/libdmabuf.sh host 2>"$log")
-result $? "libdmabuf and dmabuf build with -Wall -Wextra -Werror" "$log"
-[ -n "$libdir" ] && meson_tests "$libdir" unit
+stock=""
+for k in $kernels; do
+	[ "$k" = debug ] || stock="$stock $k"
+done
 
-# What `make install-lib` installs, staged: pkg-config finds the library,
-# a program builds against it and runs, the man pages are there.
-log=$out/libdmabuf-install.log
-stage=$top/build/stage
-rm -rf "$stage"
-(
-	set -e
-	meson install -C "$libdir" --destdir "$stage"
-	pcdir=$(dirname "$(find "$stage" -name dmabuf.pc)")
-	flags=$(PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=$pcdir \
-		pkg-config --cflags --libs dmabuf)
-	echo "pkg-config --cflags --libs dmabuf: $flags"
-	printf '%s\n' '#include <dmabuf/dmabuf.h>' '#include <stdio.h>' \
-		'int main(void) { return puts(dmabuf_version()) < 0; }' \
-		>"$stage/pkgtest.c"
-	# shellcheck disable=SC2086 # flags are words
-	gcc -Wall -Wextra -Werror "$stage/pkgtest.c" $flags -o "$stage/pkgtest"
-	libpath=$(echo "$flags" | tr ' ' '\n' | sed -n 's/^-L//p')
-	LD_LIBRARY_PATH=$libpath "$stage/pkgtest" | grep -qx "$(cat VERSION)"
-	find "$stage" -path '*/man1/dmabuf.1*' | grep -q .
-	find "$stage" -path '*/man3/libdmabuf.3*' | grep -q .
-) >"$log" 2>&1
-result $? "libdmabuf installs; pkg-config, a client build and man pages work" "$log"
-log=$out/libdmabuf-san-build.log
-sandir=$(scripts/libdmabuf.sh san 2>"$log")
-result $? "libdmabuf builds with ASan and UBSan" "$log"
-[ -n "$sandir" ] && ASAN_OPTIONS=detect_leaks=1 \
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	meson_tests "$sandir" asan-ubsan
-# The tool's tests are shell scripts: valgrind would check the shell.
-[ -n "$libdir" ] && meson_tests "$libdir" valgrind --no-suite tool \
-	--timeout-multiplier 10 \
-	--wrap "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect"
+if [ "${SGBUF_SKIP_HOST:-0}" != 1 ]; then
+	note "libdmabuf"
+	log=$out/libdmabuf-build.log
+	libdir=$(scripts/libdmabuf.sh host 2>"$log")
+	result $? "libdmabuf and dmabuf build with -Wall -Wextra -Werror" "$log"
+	[ -n "$libdir" ] && meson_tests "$libdir" unit
+
+	# What `make install-lib` installs, staged: pkg-config finds the library,
+	# a program builds against it and runs, the man pages are there.
+	log=$out/libdmabuf-install.log
+	stage=$top/build/stage
+	rm -rf "$stage"
+	(
+		set -e
+		meson install -C "$libdir" --destdir "$stage"
+		pcdir=$(dirname "$(find "$stage" -name dmabuf.pc)")
+		flags=$(PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=$pcdir \
+			pkg-config --cflags --libs dmabuf)
+		echo "pkg-config --cflags --libs dmabuf: $flags"
+		printf '%s\n' '#include <dmabuf/dmabuf.h>' '#include <stdio.h>' \
+			'int main(void) { return puts(dmabuf_version()) < 0; }' \
+			>"$stage/pkgtest.c"
+		# shellcheck disable=SC2086 # flags are words
+		gcc -Wall -Wextra -Werror "$stage/pkgtest.c" $flags -o "$stage/pkgtest"
+		libpath=$(echo "$flags" | tr ' ' '\n' | sed -n 's/^-L//p')
+		LD_LIBRARY_PATH=$libpath "$stage/pkgtest" | grep -qx "$(cat VERSION)"
+		find "$stage" -path '*/man1/dmabuf.1*' | grep -q .
+		find "$stage" -path '*/man3/libdmabuf.3*' | grep -q .
+	) >"$log" 2>&1
+	result $? "libdmabuf installs; pkg-config, a client build and man pages work" "$log"
+	log=$out/libdmabuf-san-build.log
+	sandir=$(scripts/libdmabuf.sh san 2>"$log")
+	result $? "libdmabuf builds with ASan and UBSan" "$log"
+	[ -n "$sandir" ] && ASAN_OPTIONS=detect_leaks=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson_tests "$sandir" asan-ubsan
+	# The tool's tests are shell scripts: valgrind would check the shell.
+	[ -n "$libdir" ] && meson_tests "$libdir" valgrind --no-suite tool \
+		--timeout-multiplier 10 \
+		--wrap "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect"
+fi
 log=$out/libdmabuf-static-build.log
 staticdir=$(scripts/libdmabuf.sh static 2>"$log")
 result $? "libdmabuf: static tool and guest tests build" "$log"
 
-note "guest harness self-test"
-log=$out/harness.log
-# shellcheck disable=SC2086 # one word per kernel
-selftests/vm/test-harness.sh $kernels >"$log" 2>&1
-result $? "guest harness self-test ($(grep -c '^ok' "$log") checks)" "$log"
+if [ "${SGBUF_SKIP_HOST:-0}" != 1 ] && [ -n "$stock" ]; then
+	note "guest harness self-test"
+	log=$out/harness.log
+	# shellcheck disable=SC2086 # one word per kernel
+	selftests/vm/test-harness.sh $stock >"$log" 2>&1
+	result $? "guest harness self-test ($(grep -c '^ok' "$log") checks)" "$log"
+fi
 
 note "building selftests"
 log=$out/selftests-build.log
@@ -198,40 +237,64 @@ if [ -n "${staticdir:-}" ]; then
 		libdmabuf/tools/guest-tool-test.sh build/tests/libdmabuf/ 2>/dev/null
 fi
 
+# guest K V: boot kernel K (a release, or "debug") in variant V and run the
+# guest suite; count its TAP lines, and one failure if the guest itself
+# ended badly (timeout, splat, taint).
+guest() {
+	local k=$1 v=$2 log con start rc p s f state args
+	# Every lane: no zeroing by the allocator (it would hide a missing
+	# __GFP_ZERO), freed pages poisoned, SLUB's red zones and poisoning.
+	local append="init_on_alloc=0 page_poison=1 slub_debug=FZPU"
+	local env=""
+	log=$out/guest-$k-$v.log
+	con=$out/console-$k-$v.log
+	args=(--variant "$v" --mem 5G --log "$con")
+	case $k in
+	debug)
+		args+=(--kit "$kit" --smp 2 --timeout 3600)
+		append="$append kasan_multi_shot hung_task_timeout_secs=300"
+		env="SGBUF_FUZZ_CALLS=$fuzz_calls"
+		;;
+	6.12.*) append="$append kfence.sample_interval=10" ;&
+	*) args+=(--timeout 900) ;;
+	esac
+	note "guest $k, variant $v"
+	start=$SECONDS
+	# 5 GiB: some pages lie above 4 GiB, so the engine's 32-bit DMA
+	# device must bounce them through swiotlb.
+	selftests/vm/run-in-vm.sh "${args[@]}" --append "$append" \
+		-m vgem -m vivid -k "build/kmod/$(kver "$k")/kernel/sgbuf.ko" \
+		-f build/tests:/tests "$k" -- "$env sh /tests/run-suite.sh" \
+		>"$log" 2>&1
+	rc=$?
+	p=$(grep -cE '^ok ' "$log" | tr -d ' ')
+	s=$(grep -E '^ok ' "$log" | grep -c '# SKIP')
+	f=$(grep -cE '^not ok ' "$log")
+	p=$((p - s))
+	grep -E '^(not ok|ok .*# SKIP)' "$log" | sed 's/^/  /'
+	state=ok
+	if [ $rc -ne 0 ]; then
+		state="exit $rc"
+		f=$((f + 1))
+		echo "  not ok - guest run ended with status $rc (124 timeout," \
+			"125 splat or taint, 126 module load)"
+		grep -vE '^(ok|not ok) ' "$log" | tail -n 60 | sed 's/^/#   /'
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + s))
+	rows+=("$(printf '%-24s %-8s %5d %5d %5d  %-8s %4ds' "$(kver "$k")" "$v" \
+		"$p" "$f" "$s" "$state" $((SECONDS - start)))")
+	echo "  $p passed, $f failed, $s skipped ($((SECONDS - start)) s; log: ${log#"$top"/})"
+}
+
 for k in $kernels; do
-	ko=build/kmod/$k/kernel/sgbuf.ko
-	for v in $variants; do
-		note "guest $k, variant $v"
-		log=$out/guest-$k-$v.log
-		con=$out/console-$k-$v.log
-		start=$SECONDS
-		# 5 GiB: some pages lie above 4 GiB, so the engine's 32-bit
-		# DMA device must bounce them through swiotlb.
-		selftests/vm/run-in-vm.sh --variant "$v" --timeout 900 --mem 5G \
-			--append "init_on_alloc=0" --log "$con" \
-			-m vgem -m vivid -k "$ko" -f build/tests:/tests \
-			"$k" -- 'sh /tests/run-suite.sh' >"$log" 2>&1
-		rc=$?
-		p=$(grep -cE '^ok ' "$log" | tr -d ' ')
-		s=$(grep -E '^ok ' "$log" | grep -c '# SKIP')
-		f=$(grep -cE '^not ok ' "$log")
-		p=$((p - s))
-		grep -E '^(not ok|ok .*# SKIP)' "$log" | sed 's/^/  /'
-		guest=ok
-		if [ $rc -ne 0 ]; then
-			guest="exit $rc"
-			f=$((f + 1))
-			echo "  not ok - guest run ended with status $rc (124 timeout," \
-				"125 splat or taint, 126 module load)"
-			grep -vE '^(ok|not ok) ' "$log" | tail -n 60 | sed 's/^/#   /'
-		fi
-		passed=$((passed + p))
-		failed=$((failed + f))
-		skipped=$((skipped + s))
-		rows+=("$(printf '%-24s %-8s %5d %5d %5d  %-8s %4ds' "$k" "$v" \
-			"$p" "$f" "$s" "$guest" $((SECONDS - start)))")
-		echo "  $p passed, $f failed, $s skipped ($((SECONDS - start)) s; log: ${log#"$top"/})"
-	done
+	if [ "$k" = debug ]; then
+		[ -n "$kit" ] || continue
+		for v in $debug_variants; do guest "$k" "$v"; done
+	else
+		for v in $variants; do guest "$k" "$v"; done
+	fi
 done
 
 summary

@@ -15,6 +15,8 @@ PACKAGES=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.12
 	libdrm-dev scdoc valgrind python3
+	# the debug kernel of make check-debug
+	ccache libssl-dev
 )
 
 missing=()

@@ -26,8 +26,11 @@ usage() {
 usage: run-in-vm.sh [options] KVER -- 'guest shell command'
 
 KVER is an installed kernel version (/lib/modules/KVER, /boot/vmlinuz-KVER),
-or the shorthands 6.1 / 6.12 (see kernels.sh).
+or the shorthands 6.1 / 6.12 (see kernels.sh), or "kit" with --kit.
 
+  --kit DIR        boot a kernel kit built by scripts/debug-kernel.sh
+                   (DIR/vmlinux, DIR/root/lib/modules, DIR/release)
+                   instead of an installed kernel; KVER may then be "kit"
   -m NAME          in-tree module of KVER (+ its dependencies), insmod'ed
                    before the command (repeatable)
   -k FILE.ko[:'p1=v p2=v']
@@ -39,6 +42,10 @@ or the shorthands 6.1 / 6.12 (see kernels.sh).
                    default: -machine pc; swiotlb: swiotlb=force;
                    iommu: q35 + intel-iommu, intel_iommu=on iommu.strict=1
   --append ARGS    extra kernel command line
+  --allow-warn RE  forgive WARN()s whose "WARNING: ... at" line matches the
+                   extended regex RE (and the W taint they leave); for a
+                   known warning of the kernel's own code that a test
+                   provokes on purpose (see check-console.sh)
   --mem SIZE       guest memory (default 2G)
   --smp N          guest CPUs (default 1)
   --cpu MODEL      QEMU CPU model (default qemu64 with TCG, host with KVM)
@@ -77,6 +84,7 @@ KEEP=0
 TIMING=0
 KVER=""
 CMD=""
+KIT=""
 
 need_arg() {
 	[[ $# -ge 2 ]] || die "option $1 needs an argument"
@@ -86,9 +94,11 @@ while [[ $# -gt 0 ]]; do
 	case $1 in
 	-m) need_arg "$@"; MODS+=("$2"); shift 2 ;;
 	-k) need_arg "$@"; KMODS+=("$2"); shift 2 ;;
+	--kit) need_arg "$@"; KIT=$2; shift 2 ;;
 	-f) need_arg "$@"; FILES+=("$2"); shift 2 ;;
 	--variant) need_arg "$@"; VARIANT=$2; shift 2 ;;
 	--append) need_arg "$@"; APPEND="$APPEND $2"; shift 2 ;;
+	--allow-warn) need_arg "$@"; export SGVM_ALLOW_WARN=$2; shift 2 ;;
 	--mem) need_arg "$@"; MEM=$2; shift 2 ;;
 	--smp) need_arg "$@"; SMP=$2; shift 2 ;;
 	--cpu) need_arg "$@"; CPU=$2; shift 2 ;;
@@ -121,8 +131,16 @@ done
 case $VARIANT in default|swiotlb|iommu) ;; *) die "bad --variant: $VARIANT" ;; esac
 case $ACCEL in auto|kvm|tcg) ;; *) die "bad --accel: $ACCEL" ;; esac
 
+# modprobe/modinfo read modules from MODBASE/lib/modules/KVER
+MODBASE=/
+if [[ -n $KIT ]]; then
+	[[ -e $KIT/ready && -s $KIT/vmlinux ]] || die "--kit $KIT: not a built kit"
+	KVER=$(cat "$KIT/release")
+	MODBASE=$(readlink -f "$KIT/root")
+fi
+
 # KVER shorthands
-if [[ ! -d /lib/modules/$KVER ]]; then
+if [[ -z $KIT && ! -d /lib/modules/$KVER ]]; then
 	# shellcheck source=kernels.sh
 	source "$VMDIR/kernels.sh"
 	case $KVER in
@@ -130,8 +148,12 @@ if [[ ! -d /lib/modules/$KVER ]]; then
 	6.12|612) KVER=$KVER_612 ;;
 	esac
 fi
-VMLINUZ=/boot/vmlinuz-$KVER
-[[ -d /lib/modules/$KVER ]] || die "kernel $KVER not installed (/lib/modules/$KVER)"
+if [[ -n $KIT ]]; then
+	VMLINUZ=$(readlink -f "$KIT/vmlinux")
+else
+	VMLINUZ=/boot/vmlinuz-$KVER
+	[[ -d /lib/modules/$KVER ]] || die "kernel $KVER not installed (/lib/modules/$KVER)"
+fi
 [[ -r $VMLINUZ ]] || die "cannot read $VMLINUZ"
 
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found"
@@ -207,20 +229,24 @@ has_pvh_note() {
 }
 
 KERNEL=$VMLINUZ
-vm_key="$(basename "$VMLINUZ")-$(stat -c '%s-%Y' "$VMLINUZ")"
-VMLINUX=$CACHE/vmlinux-$vm_key
-if [[ ! -s $VMLINUX ]]; then
-	if extract_vmlinux "$VMLINUZ" "$VMLINUX"; then
-		if command -v readelf >/dev/null && ! has_pvh_note "$VMLINUX"; then
-			echo "run-in-vm: $VMLINUX has no PVH entry note; booting the bzImage" >&2
-			: >"$VMLINUX.nopvh"
+# A kit's vmlinux is booted as it is (CONFIG_PVH=y); an installed kernel's
+# vmlinux is extracted once from its bzImage for the faster PVH boot.
+if [[ -z $KIT ]]; then
+	vm_key="$(basename "$VMLINUZ")-$(stat -c '%s-%Y' "$VMLINUZ")"
+	VMLINUX=$CACHE/vmlinux-$vm_key
+	if [[ ! -s $VMLINUX ]]; then
+		if extract_vmlinux "$VMLINUZ" "$VMLINUX"; then
+			if command -v readelf >/dev/null && ! has_pvh_note "$VMLINUX"; then
+				echo "run-in-vm: $VMLINUX has no PVH entry note; booting the bzImage" >&2
+				: >"$VMLINUX.nopvh"
+			fi
+		else
+			echo "run-in-vm: cannot extract vmlinux from $VMLINUZ; booting the bzImage (slower)" >&2
 		fi
-	else
-		echo "run-in-vm: cannot extract vmlinux from $VMLINUZ; booting the bzImage (slower)" >&2
 	fi
-fi
-if [[ -s $VMLINUX && ! -e $VMLINUX.nopvh ]]; then
-	KERNEL=$VMLINUX
+	if [[ -s $VMLINUX && ! -e $VMLINUX.nopvh ]]; then
+		KERNEL=$VMLINUX
+	fi
 fi
 
 # ---------------------------------------------------------------- initramfs
@@ -288,14 +314,14 @@ hard_closure() {
 	m=${m//-/_}
 	[[ -n ${HARD[$m]:-} ]] && return 0
 	HARD[$m]=1
-	deps=$(modinfo -k "$KVER" -F depends "$1" 2>/dev/null || true)
+	deps=$(modinfo -b "$MODBASE" -k "$KVER" -F depends "$1" 2>/dev/null || true)
 	for d in ${deps//,/ }; do hard_closure "$d"; done
 }
 
 add_intree() {      # add_intree NAME
 	local name=$1 path key dst kind
 	local deps
-	if ! deps=$(modprobe -S "$KVER" --show-depends "$name" 2>&1); then
+	if ! deps=$(modprobe -d "$MODBASE" -S "$KVER" --show-depends "$name" 2>&1); then
 		echo "run-in-vm: -m $name: not a module of $KVER: $deps" >&2
 		exit 126
 	fi
@@ -418,7 +444,8 @@ kvm_usable() {
 	key="$KVER-$(uname -r)-$boot_id"
 	f=$CACHE/kvm-probe-$key
 	if [[ ! -f $f ]]; then
-		if "$SELF" --accel kvm --timeout 25 --mem 512M "$KVER" -- true >/dev/null 2>&1; then
+		if "$SELF" --accel kvm --timeout 25 --mem 512M ${KIT:+--kit "$KIT"} \
+			"$KVER" -- true >/dev/null 2>&1; then
 			echo ok >"$f"
 		else
 			echo fail >"$f"

@@ -198,6 +198,10 @@ for k in "${KVERS[@]}"; do
 		vm "warn-$k" -k "$ko:warn=1" "$k" -- 'echo command-ran'
 		c=0; grep -q 'WARNING:' "$T/warn-$k.err" || c=1
 		expect_rc "warn-$k" 125 "$k: WARN in a module -> 125 with splat on stderr" "$c"
+		vm "warn-allowed-$k" --allow-warn 'sgvm_selftest_init' -k "$ko:warn=1" "$k" -- 'echo command-ran'
+		expect_rc "warn-allowed-$k" 0 "$k: --allow-warn forgives exactly that WARN and its W taint"
+		vm "warn-other-$k" --allow-warn 'no_such_function' -k "$ko:warn=1" "$k" -- 'echo command-ran'
+		expect_rc "warn-other-$k" 125 "$k: --allow-warn does not forgive another WARN"
 
 		vm "kfail-$k" -m vgem -k "$ko:fail=1" "$k" -- 'echo command-ran'
 		c=0; grep -q command-ran "$T/kfail-$k.out" && c=1
