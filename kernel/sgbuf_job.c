@@ -441,11 +441,12 @@ static int sgbuf_job_collect_deps(struct sgbuf_job *job,
  * Number the job, publish its fence in the reservation objects and queue
  * it, all under submit_lock and with nothing that can fail after the
  * number is taken: jobs reach the queue in seqno order, and their fences
- * signal in that order.
+ * signal in that order. The job's number is stored in *@seqno: once queued
+ * the job belongs to the runner, which may free it before this returns.
  */
 static int sgbuf_job_publish(struct sgbuf_engine *eng, struct sgbuf_job *job,
 			     struct sgbuf_job_resv *r, unsigned int n,
-			     struct sync_file **sync_file)
+			     struct sync_file **sync_file, u64 *seqno)
 {
 	struct sgbuf_result *res;
 	struct dma_fence *old;
@@ -494,8 +495,10 @@ static int sgbuf_job_publish(struct sgbuf_engine *eng, struct sgbuf_job *job,
 				   r[i].write ? DMA_RESV_USAGE_WRITE :
 						DMA_RESV_USAGE_READ);
 
+	*seqno = job->seqno;
 	atomic_inc(&eng->in_flight);
 	atomic64_inc(&eng->submitted);
+	/* Once queued the job is the runner's, which may free it at once. */
 	spin_lock(&eng->queue_lock);
 	list_add_tail(&job->node, &eng->queue);
 	spin_unlock(&eng->queue_lock);
@@ -567,7 +570,8 @@ int sgbuf_engine_submit(struct sgbuf_engine *eng, void __user *uarg,
 	ret = sgbuf_job_collect_deps(job, r, n, in_fence);
 	if (!ret)
 		ret = sgbuf_job_publish(eng, job, r, n,
-					fd >= 0 ? &sync_file : NULL);
+					fd >= 0 ? &sync_file : NULL,
+					&req.seqno);
 	sgbuf_job_unlock_resvs(r, n);
 	ww_acquire_fini(&ctx);
 	if (ret)
@@ -579,7 +583,6 @@ int sgbuf_engine_submit(struct sgbuf_engine *eng, void __user *uarg,
 	 * What follows only reports it. Should the reply not reach
 	 * userspace, the job still runs, and only its out-fence is lost.
 	 */
-	req.seqno = job->seqno;
 	if (fd >= 0)
 		req.out_fence_fd = fd;
 	if (copy_to_user(uarg, &req, sizeof(req))) {
