@@ -33,6 +33,13 @@ static const unsigned int sgbuf_orders[] = { 8, 4, 0 };
 #define SGBUF_GFP_HIGH	((SGBUF_GFP_BASE | __GFP_NORETRY | __GFP_COMP) & \
 			 ~__GFP_RECLAIM)
 #define SGBUF_GFP_LOW	(SGBUF_GFP_BASE | __GFP_RETRY_MAYFAIL)
+/*
+ * The buffer's bookkeeping is charged to the caller's memory cgroup too,
+ * before its pages: in a full cgroup it must fail with ENOMEM as they do,
+ * not invoke the OOM killer.
+ */
+#define SGBUF_GFP_META	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | \
+			 __GFP_NOWARN)
 
 u64 sgbuf_max_contig_size(void)
 {
@@ -149,14 +156,14 @@ struct sgbuf_buffer *sgbuf_buffer_create(u64 size, u64 flags)
 	if (ret)
 		return ERR_PTR(ret);
 
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	buf = kzalloc(sizeof(*buf), SGBUF_GFP_META);
 	if (!buf) {
 		ret = -ENOMEM;
 		goto unaccount;
 	}
 
 	buf->pages = kvmalloc_array(nr_pages, sizeof(*buf->pages),
-				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+				    SGBUF_GFP_META);
 	if (!buf->pages) {
 		ret = -ENOMEM;
 		goto free_buf;
