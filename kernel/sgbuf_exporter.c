@@ -338,9 +338,17 @@ static int sgbuf_begin_cpu_access(struct dma_buf *dmabuf,
 	return sgbuf_begin_cpu_range(dmabuf, dir, 0, dmabuf->size);
 }
 
+/*
+ * A CPU that only read has nothing to hand to the devices; syncing for
+ * them anyway would copy the pages over what a device may be writing into
+ * its bounce buffer at that very moment, for a job the read did not wait
+ * for.
+ */
 static int sgbuf_end_cpu_access(struct dma_buf *dmabuf,
 				enum dma_data_direction dir)
 {
+	if (dir == DMA_FROM_DEVICE)
+		return 0;
 	return sgbuf_end_cpu_range(dmabuf, 0, dmabuf->size);
 }
 
@@ -525,9 +533,13 @@ int sgbuf_cpu_access_range(struct dma_buf *dmabuf, u64 flags, u64 offset,
 	    end > dmabuf->size)
 		return -EINVAL;
 
-	/* END syncs every mapping in its own direction: it needs none. */
+	/*
+	 * END syncs every mapping in its own direction, and only after CPU
+	 * writes, as sgbuf_end_cpu_access() does.
+	 */
 	if (flags & SGBUF_SYNC_END)
-		return sgbuf_end_cpu_range(dmabuf, offset, len);
+		return flags & SGBUF_SYNC_WRITE ?
+		       sgbuf_end_cpu_range(dmabuf, offset, len) : 0;
 
 	/* As the dma-buf core maps DMA_BUF_SYNC_* to a direction. */
 	switch (flags & SGBUF_SYNC_RW) {
