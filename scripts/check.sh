@@ -256,7 +256,8 @@ guest() {
 	debug)
 		args+=(--kit "$kit" --smp 2 --timeout 3600)
 		append="$append kasan_multi_shot hung_task_timeout_secs=300"
-		env="SGBUF_FUZZ_CALLS=$fuzz_calls"
+		# 4 x 1000 stress cycles: 4 x 10000 take 7 minutes here.
+		env="SGBUF_FUZZ_CALLS=$fuzz_calls SGBUF_STRESS_CYCLES=1000"
 		;;
 	6.12.*) append="$append kfence.sample_interval=10" ;&
 	*) args+=(--timeout 900) ;;

@@ -9,7 +9,8 @@
 # check-debug) it also checks that kmemleak finds nothing, with sgbuf loaded
 # and again after rmmod, that the DMA-API debug layer counted no error and
 # that lockdep is still on (it turns itself off after its first report).
-# SGBUF_FUZZ_CALLS=N runs sgbuf_fuzz for N calls before the end checks.
+# SGBUF_FUZZ_CALLS=N runs sgbuf_fuzz for N calls before the end checks;
+# SGBUF_STRESS_CYCLES=N sets sgbuf_stress_test's cycles per thread.
 
 BUFINFO=/sys/kernel/debug/dma_buf/bufinfo
 KMEMLEAK=/sys/kernel/debug/kmemleak
@@ -18,7 +19,7 @@ DMA_API_ERRORS=/sys/kernel/debug/dma-api/error_count
 # a fence pins it: keep it the last program.
 TESTS="sgbuf_alloc_test sgbuf_mmap_test sgbuf_sync_test sgbuf_sync_range_test
 sgbuf_heap_test sgbuf_import_test sgbuf_engine_xexp_test sgbuf_failnth_test
-libdmabuf sgbuf_engine_test"
+sgbuf_stress_test libdmabuf sgbuf_engine_test"
 # Three fail-nth sweeps provoke warnings of the kernel's own code and run
 # in a boot of their own (scripts/check.sh, docs/testing.md): failing
 # sgbuf's vmap makes dma_buf_vmap() WARN, a failed whole-VMA
