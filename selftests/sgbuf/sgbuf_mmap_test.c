@@ -332,6 +332,65 @@ TEST_F(mmap, fork_shares_mapping)
 	ASSERT_EQ(0, close(fd));
 }
 
+/*
+ * mremap(old_len = 0) would duplicate the mapping; for a PFN mapping with
+ * VM_DONTEXPAND the mm refuses it (EFAULT), as it refuses growth, and the
+ * original mapping stays whole.
+ */
+TEST_F(mmap, mremap_duplicate_refused)
+{
+	const size_t size = 8 * self->pg;
+	char *p, *q;
+	int fd;
+
+	fd = sgbuf_alloc_rw(self->dev, size);
+	ASSERT_LE(0, fd) TH_LOG("%s", strerror(-fd));
+	p = map_buf(fd, size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, p);
+	pattern_fill(p, size, 0xd0);
+	errno = 0;
+	q = mremap(p, 0, size, MREMAP_MAYMOVE);
+	EXPECT_EQ(MAP_FAILED, q) TH_LOG("mremap(old_len 0) duplicated the mapping");
+	EXPECT_EQ(EFAULT, errno);
+	if (q != MAP_FAILED)
+		munmap(q, size);
+	EXPECT_EQ(-1, pattern_check(p, size, 0xd0));
+	ASSERT_EQ(0, munmap(p, size));
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ(self->bufinfo_base, bufinfo_count());
+}
+
+/* MADV_DONTFORK: the child has no mapping, the parent keeps its own. */
+TEST_F(mmap, madv_dontfork)
+{
+	const size_t size = 4 * self->pg;
+	int fd, status;
+	char *p;
+	pid_t pid;
+
+	fd = sgbuf_alloc_rw(self->dev, size);
+	ASSERT_LE(0, fd) TH_LOG("%s", strerror(-fd));
+	p = map_buf(fd, size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, p);
+	pattern_fill(p, size, 0xe0);
+	ASSERT_EQ(0, madvise(p, size, MADV_DONTFORK));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Nothing is mapped there in the child: mincore says ENOMEM. */
+		unsigned char v[4];
+
+		_exit(mincore(p, size, v) == -1 && errno == ENOMEM ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("the child has the mapping");
+	EXPECT_EQ(-1, pattern_check(p, size, 0xe0));
+	ASSERT_EQ(0, munmap(p, size));
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ(self->bufinfo_base, bufinfo_count());
+}
+
 /* The mapping keeps the buffer alive after the last fd is closed. */
 TEST_F(mmap, close_fd_while_mapped)
 {
