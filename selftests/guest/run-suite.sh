@@ -10,7 +10,8 @@
 # and again after rmmod, that the DMA-API debug layer counted no error and
 # that lockdep is still on (it turns itself off after its first report).
 # SGBUF_FUZZ_CALLS=N runs sgbuf_fuzz for N calls before the end checks;
-# SGBUF_STRESS_CYCLES=N sets sgbuf_stress_test's cycles per thread.
+# SGBUF_STRESS_CYCLES=N sets sgbuf_stress_test's cycles per thread,
+# SGBUF_STRESS_ARGS its harness options.
 
 BUFINFO=/sys/kernel/debug/dma_buf/bufinfo
 KMEMLEAK=/sys/kernel/debug/kmemleak
@@ -104,6 +105,7 @@ for t in $TESTS; do
 	echo "# ---- $t"
 	args=""
 	[ "$t" = sgbuf_failnth_test ] && args=$FAILNTH_ALONE
+	[ "$t" = sgbuf_stress_test ] && args=${SGBUF_STRESS_ARGS:-}
 	# shellcheck disable=SC2086 # options are words
 	"./$t" $args
 	rc=$?
