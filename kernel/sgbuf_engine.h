@@ -20,10 +20,10 @@
 #include <linux/sgbuf.h>
 
 struct dma_buf;
-struct dma_buf_attachment;
 struct dma_fence;
 struct device;
 struct sg_table;
+struct sgbuf_mapping;
 struct workqueue_struct;
 
 #define SGBUF_RESULTS		256	/* results kept; >= SGBUF_MAX_QUEUE_DEPTH */
@@ -37,8 +37,10 @@ extern unsigned int sgbuf_job_timeout_ms;
 
 /*
  * One imported dma-buf, attached and mapped for one of the engine's
- * devices. The last reference is dropped on sgbuf_wq, never in a job's
- * signalling path: unmapping and detaching take the reservation lock.
+ * devices (through a mapping that every import of the dma-buf on that
+ * device shares, see sgbuf_import.c). The last reference is dropped on
+ * sgbuf_wq, never in a job's signalling path: unmapping and detaching take
+ * the reservation lock.
  */
 struct sgbuf_import_obj {
 	struct kref ref;
@@ -46,9 +48,9 @@ struct sgbuf_import_obj {
 	struct sgbuf_engine *eng;	/* outlives every import */
 	u32 handle;
 	bool sync;			/* the engine syncs around its access */
-	struct dma_buf *dmabuf;
-	struct dma_buf_attachment *attach;
-	struct sg_table *sgt;
+	struct sgbuf_mapping *map;
+	struct dma_buf *dmabuf;		/* the mapping's */
+	struct sg_table *sgt;		/* the mapping's */
 	struct device *dev;
 };
 

@@ -18,12 +18,103 @@
 #include "sgbuf.h"
 #include "sgbuf_engine.h"
 
+/*
+ * A dma-buf attached and mapped for one of the engine's devices, shared by
+ * every import of that dma-buf on that device, whichever file made it. The
+ * DMA API does not support overlapping mappings of memory for one device:
+ * CONFIG_DMA_API_DEBUG tells two mappings of a buffer apart by the address
+ * only, and reports a partial sync of either (a job's, SYNC_RANGE's) as a
+ * sync of memory that was never mapped.
+ */
+struct sgbuf_mapping {
+	struct list_head node;		/* in sgbuf_mappings */
+	struct kref ref;		/* one per import */
+	struct dma_buf *dmabuf;
+	struct device *dev;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+};
+
+static LIST_HEAD(sgbuf_mappings);
+/* Protects sgbuf_mappings; taken before any reservation lock. */
+static DEFINE_MUTEX(sgbuf_mappings_lock);
+
+/* The last put, under sgbuf_mappings_lock, which it drops. */
+static void sgbuf_mapping_release(struct kref *ref)
+{
+	struct sgbuf_mapping *map = container_of(ref, typeof(*map), ref);
+
+	list_del(&map->node);
+	mutex_unlock(&sgbuf_mappings_lock);
+	dma_buf_unmap_attachment_unlocked(map->attach, map->sgt,
+					  DMA_BIDIRECTIONAL);
+	dma_buf_detach(map->dmabuf, map->attach);
+	dma_buf_put(map->dmabuf);
+	kfree(map);
+}
+
+static void sgbuf_mapping_put(struct sgbuf_mapping *map)
+{
+	kref_put_mutex(&map->ref, sgbuf_mapping_release, &sgbuf_mappings_lock);
+}
+
+/*
+ * The mapping of @dmabuf for @dev, made if there is none yet. The caller's
+ * reference to @dmabuf passes to the mapping, or is dropped.
+ */
+static struct sgbuf_mapping *sgbuf_mapping_get(struct dma_buf *dmabuf,
+					       struct device *dev)
+{
+	struct sgbuf_mapping *map;
+	int ret;
+
+	mutex_lock(&sgbuf_mappings_lock);
+	list_for_each_entry(map, &sgbuf_mappings, node) {
+		if (map->dmabuf == dmabuf && map->dev == dev) {
+			/* Listed, so not released: the count is not 0. */
+			kref_get(&map->ref);
+			mutex_unlock(&sgbuf_mappings_lock);
+			dma_buf_put(dmabuf);
+			return map;
+		}
+	}
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
+	if (!map) {
+		ret = -ENOMEM;
+		goto unlock;
+	}
+	map->attach = dma_buf_attach(dmabuf, dev);
+	if (IS_ERR(map->attach)) {
+		ret = PTR_ERR(map->attach);
+		goto free_map;
+	}
+	map->sgt = dma_buf_map_attachment_unlocked(map->attach,
+						   DMA_BIDIRECTIONAL);
+	if (IS_ERR(map->sgt)) {
+		ret = PTR_ERR(map->sgt);
+		goto detach;
+	}
+	kref_init(&map->ref);
+	map->dmabuf = dmabuf;
+	map->dev = dev;
+	list_add(&map->node, &sgbuf_mappings);
+	mutex_unlock(&sgbuf_mappings_lock);
+	return map;
+
+detach:
+	dma_buf_detach(dmabuf, map->attach);
+free_map:
+	kfree(map);
+unlock:
+	mutex_unlock(&sgbuf_mappings_lock);
+	dma_buf_put(dmabuf);
+	return ERR_PTR(ret);
+}
+
 static void sgbuf_import_destroy(struct sgbuf_import_obj *imp)
 {
-	dma_buf_unmap_attachment_unlocked(imp->attach, imp->sgt,
-					  DMA_BIDIRECTIONAL);
-	dma_buf_detach(imp->dmabuf, imp->attach);
-	dma_buf_put(imp->dmabuf);
+	sgbuf_mapping_put(imp->map);
 	kfree(imp);
 }
 
@@ -82,6 +173,7 @@ int sgbuf_engine_import(struct sgbuf_engine *eng, void __user *uarg,
 {
 	struct sgbuf_import req;
 	struct sgbuf_import_obj *imp;
+	struct dma_buf *dmabuf;
 	u32 handle;
 	int ret;
 
@@ -102,22 +194,18 @@ int sgbuf_engine_import(struct sgbuf_engine *eng, void __user *uarg,
 	imp->dev = sgbuf_dma_device(req.flags & SGBUF_IMPORT_DMA32);
 	imp->sync = !(req.flags & SGBUF_IMPORT_NO_SYNC);
 
-	imp->dmabuf = dma_buf_get(req.fd);
-	if (IS_ERR(imp->dmabuf)) {
-		ret = PTR_ERR(imp->dmabuf);
+	dmabuf = dma_buf_get(req.fd);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
 		goto free_imp;
 	}
-	imp->attach = dma_buf_attach(imp->dmabuf, imp->dev);
-	if (IS_ERR(imp->attach)) {
-		ret = PTR_ERR(imp->attach);
-		goto put_dmabuf;
+	imp->map = sgbuf_mapping_get(dmabuf, imp->dev);
+	if (IS_ERR(imp->map)) {
+		ret = PTR_ERR(imp->map);
+		goto free_imp;
 	}
-	imp->sgt = dma_buf_map_attachment_unlocked(imp->attach,
-						   DMA_BIDIRECTIONAL);
-	if (IS_ERR(imp->sgt)) {
-		ret = PTR_ERR(imp->sgt);
-		goto detach;
-	}
+	imp->dmabuf = imp->map->dmabuf;
+	imp->sgt = imp->map->sgt;
 
 	/* Reserve the handle; it is published only once userspace has it. */
 	mutex_lock(&eng->lock);
@@ -126,7 +214,7 @@ int sgbuf_engine_import(struct sgbuf_engine *eng, void __user *uarg,
 	mutex_unlock(&eng->lock);
 	if (ret) {
 		ret = ret == -EBUSY ? -EMFILE : ret;
-		goto unmap;
+		goto put_map;
 	}
 	imp->handle = handle;
 	req.handle = handle;
@@ -143,20 +231,15 @@ int sgbuf_engine_import(struct sgbuf_engine *eng, void __user *uarg,
 		xa_release(&eng->imports, handle);
 	mutex_unlock(&eng->lock);
 	if (ret)
-		goto unmap;
+		goto put_map;
 	return 0;
 
 release_handle:
 	mutex_lock(&eng->lock);
 	xa_release(&eng->imports, handle);
 	mutex_unlock(&eng->lock);
-unmap:
-	dma_buf_unmap_attachment_unlocked(imp->attach, imp->sgt,
-					  DMA_BIDIRECTIONAL);
-detach:
-	dma_buf_detach(imp->dmabuf, imp->attach);
-put_dmabuf:
-	dma_buf_put(imp->dmabuf);
+put_map:
+	sgbuf_mapping_put(imp->map);
 free_imp:
 	kfree(imp);
 	return ret;
