@@ -5,7 +5,7 @@
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 KVER ?= $(shell uname -r)
 
-.PHONY: demo bench help deps modules lib tests lint check check-harness install \
+.PHONY: demo bench fuzz help deps modules lib tests lint check check-debug check-harness install \
 	install-lib dkms-install clean
 
 help:
@@ -18,10 +18,21 @@ help:
 	@echo "  make check          every test on every kernel: installs missing Debian"
 	@echo "                      packages, runs the static checks, boots Debian 6.1 and"
 	@echo "                      6.12 in QEMU (default, swiotlb=force, intel-iommu) and"
-	@echo "                      runs the selftests; ends with 'N passed, N failed'"
+	@echo "                      runs the selftests, then the debug lane (below);"
+	@echo "                      ends with 'N passed, N failed'"
+	@echo "  make check-debug    the debug lane alone: builds a 6.12 debug kernel from"
+	@echo "                      linux-source-6.12 (KASAN, lockdep, kmemleak, DMA-API"
+	@echo "                      debug, fault injection; ~20 min the first time, then"
+	@echo "                      cached in ~/.cache/sgbuf) and runs the suite, the"
+	@echo "                      fail-nth sweeps and a fuzz run on it"
 	@echo "  make bench          sgbuf against the system heap, udmabuf and vgem in the"
 	@echo "                      same guest boots (6.12 x3, 6.12 swiotlb=force, 6.1);"
 	@echo "                      writes build/bench/report.md and report.json"
+	@echo "  make fuzz           sgbuf_fuzz, a structure-aware ioctl fuzzer, for"
+	@echo "                      SGBUF_FUZZ_CALLS calls (1000000) on the debug kernel if"
+	@echo "                      built, else 6.12; on a splat or a violation it writes"
+	@echo "                      build/fuzz/crash-*.txt, which SGBUF_FUZZ_REPLAY=<file>"
+	@echo "                      replays (see scripts/fuzz.sh)"
 	@echo "  make deps           install the Debian packages the build and tests need"
 	@echo "  make modules        build sgbuf.ko for both test kernels (W=1 C=1)"
 	@echo "  make lib            build libdmabuf and the dmabuf tool (build/libdmabuf)"
@@ -44,6 +55,9 @@ demo:
 bench:
 	@scripts/bench.sh
 
+fuzz:
+	@scripts/fuzz.sh
+
 deps:
 	@scripts/install-deps.sh
 
@@ -64,6 +78,9 @@ lint: deps
 
 check:
 	@scripts/check.sh
+
+check-debug:
+	@SGBUF_KERNELS=debug SGBUF_SKIP_STATIC=1 SGBUF_SKIP_HOST=1 scripts/check.sh
 
 check-harness: deps
 	@selftests/vm/test-harness.sh

@@ -24,7 +24,8 @@
 # Environment: SGBUF_KERNELS (default: "<6.1> <6.12> debug"; "debug" is
 # the debug kernel), SGBUF_VARIANTS (default: "default swiotlb iommu" on
 # the stock kernels), SGBUF_DEBUG_VARIANTS (default: "swiotlb"),
-# SGBUF_FUZZ_CALLS (fuzz calls per debug guest, default none),
+# SGBUF_FUZZ_CALLS and SGBUF_DEBUG_FUZZ_CALLS (fuzz calls per stock and
+# per debug guest, default 160000 and 50000),
 # SGBUF_SKIP_STATIC=1 to skip step 2, SGBUF_SKIP_HOST=1 to skip step 3's
 # host unit tests, SGBUF_STATIC_ONLY=1 to stop after the module builds
 # (make lint).
@@ -63,7 +64,10 @@ ksrc=$(scripts/ksrc.sh) || exit 1
 kernels=${SGBUF_KERNELS:-"$KVER_61 $KVER_612 debug"}
 variants=${SGBUF_VARIANTS:-"default swiotlb iommu"}
 debug_variants=${SGBUF_DEBUG_VARIANTS:-swiotlb}
-fuzz_calls=${SGBUF_FUZZ_CALLS:-}
+# 6 stock boots x 160000 + 50000 in the debug boot: over a million fuzz
+# calls per make check (about 3300 calls/s on stock, 10x fewer on debug).
+fuzz_calls=${SGBUF_FUZZ_CALLS:-160000}
+debug_fuzz_calls=${SGBUF_DEBUG_FUZZ_CALLS:-50000}
 kit=""
 
 if [ "${SGBUF_SKIP_STATIC:-0}" != 1 ]; then
@@ -247,7 +251,7 @@ guest() {
 	# Every lane: no zeroing by the allocator (it would hide a missing
 	# __GFP_ZERO), freed pages poisoned, SLUB's red zones and poisoning.
 	local append="init_on_alloc=0 page_poison=1 slub_debug=FZPU"
-	local env=""
+	local env="SGBUF_FUZZ_CALLS=$fuzz_calls"
 	log=$out/guest-$k-$label.log
 	con=$out/console-$k-$label.log
 	args=(--variant "$v" --mem 5G --log "$con")
@@ -262,7 +266,7 @@ guest() {
 		# dma_buf_export()'s inode allocation, which is the core's,
 		# not sgbuf's, and invokes the memcg OOM killer
 		# (docs/testing.md).
-		env="SGBUF_FUZZ_CALLS=$fuzz_calls SGBUF_STRESS_CYCLES=1000"
+		env="SGBUF_FUZZ_CALLS=$debug_fuzz_calls SGBUF_STRESS_CYCLES=1000"
 		env="$env SGBUF_STRESS_ARGS='-T alloc_until_memory_max'"
 		;;
 	6.12.*) append="$append kfence.sample_interval=10" ;&
