@@ -3061,6 +3061,17 @@ static void op_dup(void)
 	}
 	if (fd < 0)
 		return;
+	/*
+	 * A racer may have closed or dup2()ed over e's number since e was
+	 * registered: the copy would then be of another file than e says,
+	 * and inherit the wrong kind. Keep no copy of a file that may have
+	 * changed under us.
+	 */
+	if (opt_threads && (load64(&fdgen[copy.fd]) >= copy.ereg ||
+			    racer_touched())) {
+		close(fd);
+		return;
+	}
 	n = pool_add(fd, copy.kind);
 	if (!n)
 		return;
