@@ -54,6 +54,44 @@ static inline unsigned long long page_align(unsigned long long v)
 	return (v + page_size() - 1) & ~((unsigned long long)page_size() - 1);
 }
 
+/* Whether the whitespace-separated words of @path include @word. */
+static inline bool file_has_word(const char *path, const char *word)
+{
+	char buf[4096], *tok, *save = NULL;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (tok = strtok_r(buf, " \t\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\n", &save))
+		if (!strcmp(tok, word))
+			return true;
+	return false;
+}
+
+/* Mappings of dma-bufs in this process (/proc/self/maps), or -errno. */
+static inline int dmabuf_maps_count(void)
+{
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		n += !!strstr(line, " /dmabuf:");
+	fclose(f);
+	return n;
+}
+
 /* Open /dev/sgbuf. Returns the fd or -errno. */
 static inline int sgbuf_open(void)
 {
@@ -174,6 +212,24 @@ static inline int bufinfo_count(void)
 	}
 	fclose(f);
 	return count;
+}
+
+/*
+ * Poll bufinfo (up to 2 s) until it lists @want sgbuf buffers: a buffer
+ * whose last reference was an import's is released on the module's
+ * workqueue a moment after the import goes. Returns the last count.
+ */
+static inline int bufinfo_settle(int want)
+{
+	int i, n = -1;
+
+	for (i = 0; i < 200; i++) {
+		n = bufinfo_count();
+		if (n == want)
+			break;
+		usleep(10 * 1000);
+	}
+	return n;
 }
 
 /*
@@ -333,17 +389,16 @@ static inline int fdinfo_get(int fd, const char *key, char *val, size_t len)
 }
 
 /* Read one unsigned number from a sysfs/debugfs file. */
-static inline int read_ull_file(const char *path, unsigned long long *val)
+/* Read a small text file into @buf, without its trailing newline. */
+static inline int read_str_file(const char *path, char *buf, size_t len)
 {
-	char buf[64];
 	ssize_t n;
-	char *end;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	if (n < 0) {
 		n = -errno;
 		close(fd);
@@ -351,6 +406,19 @@ static inline int read_ull_file(const char *path, unsigned long long *val)
 	}
 	close(fd);
 	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static inline int read_ull_file(const char *path, unsigned long long *val)
+{
+	char buf[64];
+	char *end;
+	int ret;
+
+	ret = read_str_file(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
 	errno = 0;
 	*val = strtoull(buf, &end, 0);
 	if (errno || end == buf)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -46,6 +47,41 @@ static inline int open_vgem(void)
 		}
 	}
 	return -ENODEV;
+}
+
+/* A vgem dumb buffer of @size bytes. Returns 0 or -errno. */
+static inline int vgem_create(int drm, size_t size, uint32_t *handle)
+{
+	struct drm_mode_create_dumb c;
+
+	*handle = 0;
+	memset(&c, 0, sizeof(c));
+	c.width = 1024;
+	c.bpp = 32;
+	c.height = size / 4096;
+	if (ioctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &c))
+		return -errno;
+	*handle = c.handle;
+	return c.size >= size ? 0 : -ERANGE;
+}
+
+/* Export a vgem object as a read-write dma-buf. Returns the fd or -errno. */
+static inline int vgem_export(int drm, uint32_t handle)
+{
+	int fd = -1;
+
+	if (drmPrimeHandleToFD(drm, handle, DRM_CLOEXEC | DRM_RDWR, &fd))
+		return errno ? -errno : -EIO;
+	return fd;
+}
+
+/* A vgem dumb buffer of @size bytes, exported. Returns the fd or -errno. */
+static inline int vgem_dmabuf(int drm, size_t size)
+{
+	uint32_t handle;
+	int ret = vgem_create(drm, size, &handle);
+
+	return ret ? ret : vgem_export(drm, handle);
 }
 
 /* A vivid video capture node that can stream. */

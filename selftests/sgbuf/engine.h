@@ -459,23 +459,7 @@ eng_dbg_find_import(const struct eng_dbg *e, unsigned int handle)
 /* True if the kernel command line has @word (e.g. "swiotlb=force"). */
 static inline bool cmdline_has(const char *word)
 {
-	char buf[4096], *tok, *save = NULL;
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	for (tok = strtok_r(buf, " \n", &save); tok;
-	     tok = strtok_r(NULL, " \n", &save))
-		if (!strcmp(tok, word))
-			return true;
-	return false;
+	return file_has_word("/proc/cmdline", word);
 }
 
 /* Free bytes in the swiotlb bounce pool, or -errno. */

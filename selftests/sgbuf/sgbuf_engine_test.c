@@ -1979,20 +1979,6 @@ TEST_F(engine, import_outlives_fd)
 	free(model);
 }
 
-/* Wait up to 2 s for the number of sgbuf buffers in bufinfo to be @want. */
-static int bufinfo_settle(int want)
-{
-	int i, n = -1;
-
-	for (i = 0; i < 200; i++) {
-		n = bufinfo_count();
-		if (n == want)
-			break;
-		usleep(10 * 1000);
-	}
-	return n;
-}
-
 /* (d) UNIMPORT while a job using the handles is held. */
 TEST_F(engine, unimport_while_job_pending)
 {

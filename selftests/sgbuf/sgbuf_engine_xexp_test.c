@@ -40,32 +40,6 @@ static const char *const xname[X_N] = {
 };
 
 
-/* A vgem dumb buffer of @size bytes. Returns 0 or -errno. */
-static int vgem_create(int drm, size_t size, uint32_t *handle)
-{
-	struct drm_mode_create_dumb c;
-
-	memset(&c, 0, sizeof(c));
-	c.width = 1024;
-	c.bpp = 32;
-	c.height = size / 4096;
-	if (ioctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &c))
-		return -errno;
-	*handle = c.handle;
-	return c.size >= size ? 0 : -ERANGE;
-}
-
-/* Export a vgem object as a read-write dma-buf. Returns the fd or -errno. */
-static int vgem_export(int drm, uint32_t handle)
-{
-	int fd = -1;
-
-	if (drmPrimeHandleToFD(drm, handle, DRM_CLOEXEC | DRM_RDWR, &fd))
-		return errno ? -errno : -EIO;
-	return fd;
-}
-
-
 struct xbuf {
 	int fd;
 	size_t size;

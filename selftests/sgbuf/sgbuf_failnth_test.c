@@ -129,27 +129,6 @@ static int lockdep_on(void)
 	return on;
 }
 
-/* Read a small text file into @buf, without its trailing newline. */
-static int str_read(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	close(fd);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
 static int str_write(const char *path, const char *s)
 {
 	ssize_t len = strlen(s), n;
@@ -189,7 +168,7 @@ static int fn_knob_set(struct fn_env *env, const char *knob, const char *value)
 	if (env->nknobs == FN_MAX_KNOBS)
 		return -ENOSPC;
 	snprintf(path, sizeof(path), "%s/%s", DEBUGFS, knob);
-	ret = str_read(path, env->old[env->nknobs],
+	ret = read_str_file(path, env->old[env->nknobs],
 		       sizeof(env->old[env->nknobs]));
 	if (ret)
 		return ret;
@@ -456,21 +435,6 @@ struct snap {
 	int engines;			/* engines of this process */
 	struct eng_dbg eng;		/* the first of them */
 };
-
-static int dmabuf_maps_count(void)
-{
-	char line[512];
-	int n = 0;
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		n += !!strstr(line, " /dmabuf:");
-	fclose(f);
-	return n;
-}
 
 static void snap_take(struct __test_metadata *_metadata, int dev,
 		      struct snap *s)
@@ -1025,25 +989,6 @@ TEST_F_TIMEOUT(failnth, import_sgbuf, 300)
 	free(model);
 }
 
-/* A vgem dumb buffer of @size bytes, exported. Returns the fd or -errno. */
-static int vgem_buffer(int drm, size_t size)
-{
-	struct drm_mode_create_dumb c;
-	int fd = -1;
-
-	memset(&c, 0, sizeof(c));
-	c.width = 1024;
-	c.bpp = 32;
-	c.height = size / 4096;
-	if (ioctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &c))
-		return -errno;
-	if (c.size < size)
-		return -ERANGE;
-	if (drmPrimeHandleToFD(drm, c.handle, DRM_CLOEXEC | DRM_RDWR, &fd))
-		return errno ? -errno : -EIO;
-	return fd;
-}
-
 TEST_F_TIMEOUT(failnth, import_vgem, 300)
 {
 	uint8_t *model;
@@ -1057,7 +1002,7 @@ TEST_F_TIMEOUT(failnth, import_vgem, 300)
 	ASSERT_LE(0, one);
 	ASSERT_EQ(0, eng_import(self->dev, one, 0, &h1, NULL));
 	ASSERT_EQ(1U, h1);
-	fd = vgem_buffer(drm, SZ_64K);
+	fd = vgem_dmabuf(drm, SZ_64K);
 	ASSERT_LE(0, fd) TH_LOG("vgem buffer: %s", strerror(-fd));
 	model = malloc(SZ_64K);
 	ASSERT_NE(NULL, model);

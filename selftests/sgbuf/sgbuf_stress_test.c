@@ -136,23 +136,6 @@ static int move_fd(int fd, int want)
 	return want;
 }
 
-/* Mappings of dma-bufs in this process (/proc/self/maps), or -errno. */
-static int count_dmabuf_maps(void)
-{
-	char line[512];
-	int n = 0;
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, " /dmabuf:"))
-			n++;
-	fclose(f);
-	return n;
-}
-
 /* A line "key value" of a file such as memory.events or /proc/vmstat. */
 static int read_key(const char *path, const char *key, long long *val)
 {
@@ -233,24 +216,6 @@ static int race_fd_allowed(void)
 	return setrlimit(RLIMIT_NOFILE, &lim) ? -errno : 0;
 }
 
-/*
- * Poll bufinfo (up to 2 s) until it lists @want sgbuf buffers: when a
- * job held the last reference to an import, the import and with it the
- * buffer are released on the module's workqueue a moment after WAIT.
- */
-static int bufinfo_settle(int want)
-{
-	int i, n = -1;
-
-	for (i = 0; i < 200; i++) {
-		n = bufinfo_count();
-		if (n == want)
-			break;
-		usleep(10 * 1000);
-	}
-	return n;
-}
-
 /* ------------------------------------------------ counters that stay flat */
 
 struct flat {
@@ -274,7 +239,7 @@ static int flat_read(struct flat *f)
 	f->bufinfo = bufinfo_count();
 	if (f->bufinfo < 0)
 		return f->bufinfo;
-	f->maps = count_dmabuf_maps();
+	f->maps = dmabuf_maps_count();
 	if (f->maps < 0)
 		return f->maps;
 	f->engines = engines_of_pid(getpid(), &e, 1);
@@ -784,7 +749,7 @@ TEST_F_TIMEOUT(race, close_dmabuf_vs_mmap, 120)
 		n = atomic_load(&c.mapped);
 		ebadf += n < CM_MAPS;
 		maps += n;
-		EXPECT_EQ(self->base.maps + n, count_dmabuf_maps());
+		EXPECT_EQ(self->base.maps + n, dmabuf_maps_count());
 		EXPECT_EQ(self->base.bufinfo + !!n, bufinfo_count())
 			TH_LOG("round %llu: %d mappings", rounds, n);
 		for (i = 0; i < n; i++) {
@@ -1830,28 +1795,6 @@ static void cgroup2_mount(char *out, size_t len)
 		}
 	}
 	fclose(f);
-}
-
-/* Whether a whitespace-separated list in @path has @word. */
-static bool file_has_word(const char *path, const char *word)
-{
-	char buf[1024], *tok, *save = NULL;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	for (tok = strtok_r(buf, " \t\n", &save); tok;
-	     tok = strtok_r(NULL, " \t\n", &save))
-		if (!strcmp(tok, word))
-			return true;
-	return false;
 }
 
 static long long cg_read(FIXTURE_DATA(memcg) *self, const char *file)

@@ -668,23 +668,6 @@ TEST_F(range, bad_input)
 	close(sw);
 }
 
-/* A vgem dumb buffer exported as a dma-buf fd, or -errno. */
-static int vgem_dmabuf(int drm, size_t size)
-{
-	struct drm_mode_create_dumb c;
-	int fd = -1;
-
-	memset(&c, 0, sizeof(c));
-	c.width = 1024;
-	c.bpp = 32;
-	c.height = size / 4096;
-	if (ioctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &c))
-		return -errno;
-	if (drmPrimeHandleToFD(drm, c.handle, DRM_CLOEXEC | DRM_RDWR, &fd))
-		return -errno;
-	return fd;
-}
-
 /*
  * Dma-bufs of other exporters get EOPNOTSUPP (userspace falls back to
  * DMA_BUF_IOCTL_SYNC, which works on them), whatever the range.
